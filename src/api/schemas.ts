@@ -1,0 +1,199 @@
+/** JSON Schemas of the API's bodies and objects: they validate requests and generate /openapi.json. */
+
+export const NAME_PATTERN = '^[a-zA-Z0-9\\-_.:]+$';
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['code', 'message'],
+  properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+} as const;
+
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' } as const;
+const metadata = { type: 'object', additionalProperties: true } as const;
+const eventTypeName = { type: 'string', minLength: 1, maxLength: 256, pattern: NAME_PATTERN } as const;
+
+export const appSchema = {
+  $id: 'App',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    uid: { type: ['string', 'null'] },
+    name: { type: 'string' },
+    metadata,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+} as const;
+
+export const apiKeySchema = {
+  $id: 'ApiKey',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    appId: { type: ['string', 'null'] },
+    name: { type: ['string', 'null'] },
+    token: { type: 'string', description: 'Only in the response that creates the key.' },
+    createdAt: timestamp,
+  },
+} as const;
+
+export const eventTypeSchema = {
+  $id: 'EventType',
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    description: { type: 'string' },
+    schema: { type: ['object', 'null'], additionalProperties: true },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+} as const;
+
+export const endpointSchema = {
+  $id: 'Endpoint',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    appId: { type: 'string' },
+    url: { type: 'string' },
+    description: { type: 'string' },
+    eventTypes: { type: ['array', 'null'], items: { type: 'string' } },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    rateLimit: { type: ['integer', 'null'] },
+    timeoutMs: { type: ['integer', 'null'] },
+    disabled: { type: 'boolean' },
+    disabledReason: { type: ['string', 'null'] },
+    failingSince: nullableTimestamp,
+    metadata,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+} as const;
+
+export const messageSchema = {
+  $id: 'Message',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    eventType: { type: 'string' },
+    eventId: { type: ['string', 'null'] },
+    payload: { type: 'object', additionalProperties: true },
+    timestamp,
+  },
+} as const;
+
+export const attemptSchema = {
+  $id: 'Attempt',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    messageId: { type: 'string' },
+    endpointId: { type: 'string' },
+    url: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'success', 'failed'] },
+    responseStatusCode: { type: ['integer', 'null'] },
+    response: { type: 'string' },
+    error: { type: ['string', 'null'] },
+    durationMs: { type: 'integer' },
+    attempt: { type: 'integer' },
+    trigger: { type: 'string', enum: ['scheduled', 'manual'] },
+    timestamp,
+    nextAttemptAt: nullableTimestamp,
+  },
+} as const;
+
+export const deliverySchema = {
+  $id: 'Delivery',
+  type: 'object',
+  properties: {
+    endpointId: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'sending', 'succeeded', 'failed'] },
+    attempts: { type: 'integer' },
+    nextAttemptAt: nullableTimestamp,
+    lastError: { type: ['string', 'null'] },
+    updatedAt: timestamp,
+  },
+} as const;
+
+export const sharedSchemas = [errorSchema, appSchema, apiKeySchema, eventTypeSchema, endpointSchema, messageSchema, attemptSchema, deliverySchema];
+
+export const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });
+
+export function listOf(id: string): object {
+  return {
+    type: 'object',
+    properties: { data: { type: 'array', items: ref(id) }, nextCursor: { type: ['string', 'null'] } },
+  };
+}
+
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 250, default: 50 },
+    cursor: { type: 'string', maxLength: 512 },
+  },
+} as const;
+
+export const errorResponses = {
+  400: ref('Error'),
+  401: ref('Error'),
+  403: ref('Error'),
+  404: ref('Error'),
+  409: ref('Error'),
+  422: ref('Error'),
+} as const;
+
+export const appBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 256 },
+    uid: { type: ['string', 'null'], minLength: 1, maxLength: 256, pattern: NAME_PATTERN },
+    metadata,
+  },
+} as const;
+
+export const eventTypeBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: eventTypeName,
+    description: { type: 'string', maxLength: 4096 },
+    schema: { type: ['object', 'null'] },
+  },
+} as const;
+
+export const endpointBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    url: { type: 'string', minLength: 1, maxLength: 2048 },
+    description: { type: 'string', maxLength: 4096 },
+    eventTypes: { type: ['array', 'null'], items: eventTypeName, uniqueItems: true, maxItems: 1000 },
+    secret: { type: 'string', maxLength: 256 },
+    headers: {
+      type: 'object',
+      maxProperties: 50,
+      propertyNames: { pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]{1,128}$" },
+      additionalProperties: { type: 'string', maxLength: 4096, pattern: '^[^\\r\\n\\u0000]*$' },
+    },
+    rateLimit: { type: ['integer', 'null'], minimum: 1, maximum: 100_000 },
+    timeoutMs: { type: ['integer', 'null'], minimum: 100, maximum: 300_000 },
+    disabled: { type: 'boolean' },
+    metadata,
+  },
+} as const;
+
+export const messageBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['eventType', 'payload'],
+  properties: {
+    eventType: eventTypeName,
+    payload: { type: 'object' },
+    eventId: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+} as const;

@@ -1,0 +1,190 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDuration } from './duration.js';
+
+export type Role = 'all' | 'api' | 'worker';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly role: Role;
+  /** `sqlite:<path>` resolved to an absolute path, or a `postgres://` URL. */
+  readonly databaseUrl: string;
+  readonly dataDir: string;
+  readonly adminToken: string | undefined;
+  readonly secretKey: string | undefined;
+  readonly allowPrivateDestinations: boolean;
+  /** Delays in ms after the first (immediate) attempt. */
+  readonly retrySchedule: readonly number[];
+  readonly deliveryTimeoutMs: number;
+  readonly workerConcurrency: number;
+  /** Attempts in flight to one endpoint at most, so that a slow endpoint cannot take every worker slot. */
+  readonly endpointConcurrency: number;
+  readonly endpointDisableAfterMs: number;
+  readonly operationalWebhookUrl: string | undefined;
+  readonly handlersDir: string;
+  readonly maxBodyBytes: number;
+  readonly logLevel: LogLevel;
+  readonly sqliteSynchronous: 'full' | 'normal';
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`invalid configuration ${key}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Reads defaults, then `hookyard.config.json` (same keys as the environment), then `HOOKYARD_*` variables;
+ * validates everything once and freezes the result. A bad value throws a ConfigError naming the key.
+ */
+export function loadConfig(env: Source = process.env, cwd = process.cwd(), overrides: Source = {}): Config {
+  const file = readConfigFile(env.HOOKYARD_CONFIG ?? 'hookyard.config.json', cwd, env.HOOKYARD_CONFIG !== undefined);
+  const merged: Source = { ...file, ...pickHookyard(env), ...pickHookyard(overrides) };
+  const get = (key: string): string | undefined => {
+    const value = merged[key];
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const databaseUrl = resolveDatabaseUrl(get('HOOKYARD_DATABASE_URL') ?? './data/hookyard.db', cwd);
+  const dataDir = resolve(
+    cwd,
+    get('HOOKYARD_DATA_DIR') ?? (databaseUrl.startsWith('sqlite:') ? dirname(databaseUrl.slice(7)) : './data'),
+  );
+
+  const config: Config = {
+    port: integer(get, 'HOOKYARD_PORT', 8080, 0, 65535),
+    host: get('HOOKYARD_HOST') ?? '0.0.0.0',
+    role: oneOf(get, 'HOOKYARD_ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    databaseUrl,
+    dataDir,
+    adminToken: tokenValue(get, 'HOOKYARD_ADMIN_TOKEN'),
+    secretKey: get('HOOKYARD_SECRET_KEY'),
+    allowPrivateDestinations: boolean(get, 'HOOKYARD_ALLOW_PRIVATE_DESTINATIONS', false),
+    retrySchedule: schedule(get, 'HOOKYARD_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
+    deliveryTimeoutMs: integer(get, 'HOOKYARD_DELIVERY_TIMEOUT_MS', 15_000, 100, 300_000),
+    workerConcurrency: integer(get, 'HOOKYARD_WORKER_CONCURRENCY', 128, 1, 10_000),
+    endpointConcurrency: integer(get, 'HOOKYARD_ENDPOINT_CONCURRENCY', 32, 1, 10_000),
+    endpointDisableAfterMs: duration(get, 'HOOKYARD_ENDPOINT_DISABLE_AFTER', '5d'),
+    operationalWebhookUrl: url(get, 'HOOKYARD_OPERATIONAL_WEBHOOK_URL'),
+    handlersDir: resolve(cwd, get('HOOKYARD_HANDLERS_DIR') ?? './handlers'),
+    maxBodyBytes: integer(get, 'HOOKYARD_MAX_BODY_BYTES', 1_048_576, 1, 256 * 1_048_576),
+    logLevel: oneOf(get, 'HOOKYARD_LOG_LEVEL', LOG_LEVELS, 'info'),
+    sqliteSynchronous: oneOf(get, 'HOOKYARD_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
+  };
+  return Object.freeze(config);
+}
+
+function pickHookyard(source: Source): Source {
+  const out: Source = {};
+  for (const [key, value] of Object.entries(source)) if (key.startsWith('HOOKYARD_')) out[key] = value;
+  return out;
+}
+
+function readConfigFile(path: string, cwd: string, required: boolean): Source {
+  const full = resolve(cwd, path);
+  if (!existsSync(full)) {
+    if (required) throw new ConfigError('HOOKYARD_CONFIG', `file ${full} does not exist`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(full, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('HOOKYARD_CONFIG', `${full} is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('HOOKYARD_CONFIG', `${full} must hold a JSON object`);
+  }
+  const out: Source = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!key.startsWith('HOOKYARD_')) throw new ConfigError(key, `unknown key in ${full} (keys are HOOKYARD_* names)`);
+    if (Array.isArray(value)) out[key] = value.join(',');
+    else if (value !== null && typeof value === 'object') throw new ConfigError(key, 'must be a string, number or boolean');
+    else out[key] = value === null ? undefined : String(value);
+  }
+  return out;
+}
+
+function resolveDatabaseUrl(value: string, cwd: string): string {
+  if (/^postgres(ql)?:\/\//.test(value)) return value;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    throw new ConfigError('HOOKYARD_DATABASE_URL', 'must be a SQLite file path, sqlite:<path>, or postgres://…');
+  }
+  const path = value.startsWith('sqlite:') ? value.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : value;
+  if (path === ':memory:') return 'sqlite::memory:';
+  return `sqlite:${resolve(cwd, path)}`;
+}
+
+type Getter = (key: string) => string | undefined;
+
+function integer(get: Getter, key: string, fallback: number, min: number, max: number): number {
+  const raw = get(key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new ConfigError(key, `must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function boolean(get: Getter, key: string, fallback: boolean): boolean {
+  const raw = get(key)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(key, `must be true or false (got "${raw}")`);
+}
+
+function oneOf<T extends string>(get: Getter, key: string, allowed: readonly T[], fallback: T): T {
+  const raw = get(key);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(key, `must be one of ${allowed.join(', ')} (got "${raw}")`);
+  }
+  return raw as T;
+}
+
+function duration(get: Getter, key: string, fallback: string): number {
+  const raw = get(key) ?? fallback;
+  const value = parseDuration(raw);
+  if (value === null) throw new ConfigError(key, `must be a duration like 500ms, 5s, 5m, 2h or 5d (got "${raw}")`);
+  return value;
+}
+
+function schedule(get: Getter, key: string, fallback: string): number[] {
+  const raw = get(key) ?? fallback;
+  const parts = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const delays = parts.map(parseDuration);
+  if (delays.some((delay) => delay === null) || delays.length > 50) {
+    throw new ConfigError(key, `must be a comma-separated list of up to 50 durations like 5s,5m,2h (got "${raw}")`);
+  }
+  return delays as number[];
+}
+
+function url(get: Getter, key: string): string | undefined {
+  const raw = get(key);
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+    return parsed.toString();
+  } catch {
+    throw new ConfigError(key, `must be an http(s) URL (got "${raw}")`);
+  }
+}
+
+function tokenValue(get: Getter, key: string): string | undefined {
+  const raw = get(key);
+  if (raw !== undefined && raw.length < 16) throw new ConfigError(key, 'must be at least 16 characters');
+  return raw;
+}

@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { OperationalEvents } from '../domain/operational.js';
+import type { Metrics } from '../metrics.js';
+import { GroupCommit } from '../store/group-commit.js';
+import type { ClaimedDelivery, DeliveryOutcome, Endpoint, Store } from '../store/store.js';
+import { USER_AGENT } from '../version.js';
+import type { WorkSignal } from '../work-signal.js';
+import type { HttpClient } from './http-client.js';
+import { decideOutcome, type SendResult } from './outcome.js';
+import { signPolar, standardWebhookHeaders } from './sign.js';
+import { EndpointThrottle } from './throttle.js';
+
+export interface WorkerOptions {
+  retrySchedule: readonly number[];
+  deliveryTimeoutMs: number;
+  concurrency: number;
+  endpointConcurrency: number;
+  endpointDisableAfterMs: number;
+  /** Longest wait between two looks at the queue when nothing signalled new work. */
+  idlePollMs?: number;
+}
+
+interface EndpointInfo {
+  endpoint: Endpoint;
+  secrets: string[];
+  fetchedAt: number;
+}
+
+const ENDPOINT_CACHE_MS = 1_000;
+const CLAIM_BATCH = 100;
+const LEASE_MARGIN_MS = 10_000;
+const SWEEP_EVERY_MS = 5_000;
+
+const keyOf = (d: { messageId: string; endpointId: string }): string => `${d.messageId} ${d.endpointId}`;
+
+/**
+ * Claims due deliveries from the store (the queue), sends them with bounded concurrency, and records each outcome.
+ * A claim is a lease: if this process dies, the lease runs out and any worker takes the delivery again.
+ */
+export class DeliveryWorker {
+  readonly owner = `wrk_${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly throttle: EndpointThrottle;
+  private readonly endpoints = new Map<string, EndpointInfo>();
+  private readonly recorder: GroupCommit<DeliveryOutcome, undefined>;
+  private pumping = false;
+  private again = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private idleResolvers: Array<() => void> = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly http: HttpClient,
+    private readonly signal: WorkSignal,
+    private readonly operational: OperationalEvents,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly options: WorkerOptions,
+  ) {
+    this.throttle = new EndpointThrottle(options.endpointConcurrency);
+    this.recorder = new GroupCommit(async (outcomes) => {
+      const now = Date.now();
+      const effects = await store.recordOutcomes(outcomes, { now, disableAfterMs: options.endpointDisableAfterMs, owner: this.owner });
+      for (const disabled of effects.disabledEndpoints) {
+        this.endpoints.delete(disabled.endpointId);
+        void this.operational.emit('endpoint.disabled', { appId: disabled.appId, endpointId: disabled.endpointId, reason: disabled.reason });
+      }
+      return outcomes.map(() => undefined);
+    }, 128);
+  }
+
+  start(): void {
+    this.unsubscribe = this.signal.subscribe(() => this.kick());
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
+    this.sweeper.unref();
+    void this.sweep();
+    this.kick();
+  }
+
+  /** Stops claiming; lets attempts in flight finish for up to `graceMs`, then aborts and releases the rest. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    clearInterval(this.sweeper);
+    const drained = this.whenIdle();
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+    if ((await Promise.race([drained, timeout])) === 'timeout') {
+      for (const controller of this.inFlight.values()) controller.abort();
+      await drained;
+    }
+    await this.recorder.drain();
+  }
+
+  get activeCount(): number {
+    return this.inFlight.size;
+  }
+
+  private kick(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    let claimedNothing = false;
+    try {
+      do {
+        this.again = false;
+        while (!this.stopping && this.inFlight.size < this.options.concurrency) {
+          const now = Date.now();
+          const claimed = await this.store.claimDueDeliveries({
+            now,
+            limit: Math.min(CLAIM_BATCH, this.options.concurrency - this.inFlight.size),
+            leaseUntil: now + this.options.deliveryTimeoutMs + LEASE_MARGIN_MS,
+            owner: this.owner,
+            excludeEndpoints: this.throttle.saturated(now),
+          });
+          claimedNothing = claimed.length === 0;
+          if (claimedNothing) break;
+          await this.dispatch(claimed, now);
+        }
+      } while (this.again && !this.stopping);
+    } catch (err) {
+      this.logger.error({ err }, 'delivery worker could not claim work');
+      claimedNothing = true;
+    } finally {
+      this.pumping = false;
+    }
+    await this.scheduleNext(claimedNothing);
+  }
+
+  private async scheduleNext(claimedNothing: boolean): Promise<void> {
+    clearTimeout(this.timer);
+    if (this.stopping || this.inFlight.size >= this.options.concurrency) return;
+    const idle = this.options.idlePollMs ?? 500;
+    let delay = idle;
+    try {
+      const due = await this.store.nextDueAt();
+      // Due work that was not claimed belongs to throttled endpoints: look again shortly, not in a busy loop.
+      if (due !== null) delay = Math.min(idle, Math.max(due - Date.now(), claimedNothing ? 25 : 0));
+    } catch (err) {
+      this.logger.error({ err }, 'delivery worker could not read the queue');
+    }
+    if (this.stopping) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), delay);
+  }
+
+  private async dispatch(claimed: ClaimedDelivery[], now: number): Promise<void> {
+    await this.loadEndpoints(claimed.map((d) => d.endpointId), now);
+    const throttled: ClaimedDelivery[] = [];
+    const longer: ClaimedDelivery[] = [];
+    for (const delivery of claimed) {
+      const info = this.endpoints.get(delivery.endpointId);
+      if (!info) continue; // deleted with its deliveries
+      if (this.throttle.tryStart(delivery.endpointId, info.endpoint.rateLimit, now) > 0) {
+        throttled.push(delivery);
+        continue;
+      }
+      if ((info.endpoint.timeoutMs ?? 0) > this.options.deliveryTimeoutMs) longer.push(delivery);
+      this.send(delivery, info);
+    }
+    // Throttled endpoints are skipped by the next claims until they can take another attempt.
+    if (throttled.length > 0) await this.store.releaseDeliveries(throttled, this.owner);
+    if (longer.length > 0) {
+      const maxTimeout = Math.max(...longer.map((d) => this.endpoints.get(d.endpointId)?.endpoint.timeoutMs ?? 0));
+      await this.store.extendLeases(longer, this.owner, now + maxTimeout + LEASE_MARGIN_MS);
+    }
+  }
+
+  private send(delivery: ClaimedDelivery, info: EndpointInfo): void {
+    const key = keyOf(delivery);
+    const controller = new AbortController();
+    this.inFlight.set(key, controller);
+    void this.attempt(delivery, info, controller)
+      .catch((err) => this.logger.error({ err, messageId: delivery.messageId, endpointId: delivery.endpointId }, 'could not record attempt'))
+      .finally(() => {
+        this.inFlight.delete(key);
+        this.throttle.finish(delivery.endpointId);
+        if (this.inFlight.size === 0) for (const resolve of this.idleResolvers.splice(0)) resolve();
+        this.kick();
+      });
+  }
+
+  private async attempt(delivery: ClaimedDelivery, info: EndpointInfo, controller: AbortController): Promise<void> {
+    const { endpoint, secrets } = info;
+    const started = Date.now();
+    const body = delivery.payload;
+    const headers: Record<string, string> = {
+      ...endpoint.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...standardWebhookHeaders(secrets, delivery.messageId, Math.floor(started / 1000), body),
+    };
+    if (endpoint.flavor === 'polar' && secrets[0] !== undefined) {
+      headers['polar-webhook-signature'] = signPolar(secrets[0], body);
+      headers['polar-webhook-event'] = delivery.eventType;
+    }
+
+    let result: SendResult;
+    try {
+      const response = await this.http.post(endpoint.url, {
+        headers,
+        body,
+        timeoutMs: endpoint.timeoutMs ?? this.options.deliveryTimeoutMs,
+        signal: controller.signal,
+      });
+      result = { kind: 'response', ...response };
+    } catch (err) {
+      if (controller.signal.aborted && this.stopping) {
+        // Shutting down: give the delivery back untouched rather than count an attempt we cut short.
+        await this.store.releaseDeliveries([delivery], this.owner);
+        return;
+      }
+      result = { kind: 'error', error: describeError(err), durationMs: Date.now() - started };
+    }
+
+    const outcome = decideOutcome(delivery, endpoint.url, result, Date.now(), { retrySchedule: this.options.retrySchedule });
+    await this.recorder.submit(outcome);
+
+    this.metrics.attempts.inc({ outcome: outcome.attempt.status });
+    this.metrics.attemptDuration.observe(result.durationMs / 1000);
+    if (outcome.next.status === 'succeeded') {
+      this.metrics.deliveryLatency.observe((Date.now() - delivery.messageCreatedAt) / 1000);
+      if (delivery.exhaustedAt !== null) void this.operational.emit('message.attempt.recovered', attemptEvent(delivery, outcome));
+    } else if (outcome.next.exhaustedAt !== null && delivery.exhaustedAt === null) {
+      void this.operational.emit('message.attempt.exhausted', attemptEvent(delivery, outcome));
+    }
+  }
+
+  private async loadEndpoints(ids: string[], now: number): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => {
+      const cached = this.endpoints.get(id);
+      return !cached || now - cached.fetchedAt > ENDPOINT_CACHE_MS;
+    });
+    if (missing.length === 0) return;
+    for (const id of missing) this.endpoints.delete(id);
+    for (const endpoint of await this.store.getEndpointsByIds(missing)) {
+      this.endpoints.set(endpoint.id, { endpoint, secrets: await this.store.getActiveSecrets(endpoint.id, now), fetchedAt: now });
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const released = await this.store.releaseExpiredLeases(Date.now());
+      if (released > 0) {
+        this.logger.warn({ released }, 'released deliveries whose worker lease expired');
+        this.kick();
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'lease sweep failed');
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleResolvers.push(resolve));
+  }
+}
+
+function attemptEvent(delivery: ClaimedDelivery, outcome: DeliveryOutcome): Record<string, unknown> {
+  return {
+    appId: delivery.appId,
+    endpointId: delivery.endpointId,
+    msgId: delivery.messageId,
+    eventType: delivery.eventType,
+    lastAttempt: {
+      id: outcome.attempt.id,
+      responseStatusCode: outcome.attempt.responseStatusCode,
+      timestamp: new Date(outcome.attempt.createdAt).toISOString(),
+    },
+  };
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,45 @@
+/**
+ * The one registry of error codes. Every `{code, message}` body Hookyard sends uses a code from here,
+ * and docs/errors.md documents each (a test keeps the two in step).
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, description: 'The request is malformed (for example, invalid JSON).' },
+  unauthorized: { status: 401, description: 'The bearer token is missing or invalid.' },
+  invalid_signature: { status: 401, description: 'An inbound webhook failed its signature or credential check.' },
+  forbidden: { status: 403, description: 'The token is valid but does not have rights to this resource.' },
+  not_found: { status: 404, description: 'No such resource (or not visible to this token).' },
+  method_not_allowed: { status: 405, description: 'The HTTP method is not accepted here.' },
+  conflict: { status: 409, description: 'The resource already exists (details carry the existing id) or is in a state that forbids this.' },
+  idempotency_in_progress: { status: 409, description: 'A request with the same Idempotency-Key is still being processed.' },
+  payload_too_large: { status: 413, description: 'The body exceeds the configured size limit.' },
+  unsupported_media_type: { status: 415, description: 'The Content-Type is not accepted by this route.' },
+  validation_error: { status: 422, description: 'The body, query or path parameters do not match the schema.' },
+  payload_invalid: { status: 422, description: "A message payload does not match its event type's JSON Schema." },
+  unsafe_destination: { status: 422, description: 'The URL points to a private or reserved address and private destinations are not allowed.' },
+  rate_limited: { status: 429, description: 'Too many requests.' },
+  internal_error: { status: 500, description: 'An unexpected failure; details are in the server log, never in the response.' },
+  unavailable: { status: 503, description: 'The database is unreachable or the server is shutting down.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class HookyardError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'HookyardError';
+    this.statusCode = ERROR_CODES[code].status;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export const notFound = (what: string): HookyardError => new HookyardError('not_found', `${what} not found`);

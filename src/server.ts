@@ -1,0 +1,63 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { appRoutes } from './api/apps.js';
+import { Authenticator } from './api/auth.js';
+import { endpointRoutes } from './api/endpoints.js';
+import { registerErrorHandler } from './api/error-handler.js';
+import { eventTypeRoutes } from './api/event-types.js';
+import { registerIdempotency } from './api/idempotency.js';
+import { messageRoutes } from './api/messages.js';
+import { polarRoutes } from './api/polar.js';
+import { sharedSchemas } from './api/schemas.js';
+import { systemRoutes } from './api/system.js';
+import { schemaCompiler } from './api/validation.js';
+import type { Services } from './services.js';
+import { VERSION } from './version.js';
+
+/** Builds the HTTP server: the management API, Polar-style registration, health, metrics and the API reference. */
+export async function buildServer(services: Services, options: { api?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: services.config.maxBodyBytes,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.setValidatorCompiler(schemaCompiler());
+  registerErrorHandler(app);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Hookyard API', version: VERSION, description: 'Send signed webhooks and receive, verify and process inbound ones.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'The admin token or an app key' },
+          basic: { type: 'http', scheme: 'basic', description: 'App key id and token (Polar-style registration)' },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+
+  const auth = new Authenticator(services.store, services.config.adminToken);
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/api/')) request.principal = await auth.authenticate(request);
+  });
+  registerIdempotency(app, services.store);
+
+  systemRoutes(app, services);
+  // A worker-only node serves health and metrics for its probes, nothing else.
+  if (options.api === false) return app;
+  appRoutes(app, services);
+  eventTypeRoutes(app, services);
+  endpointRoutes(app, services);
+  messageRoutes(app, services);
+  polarRoutes(app, services, auth);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

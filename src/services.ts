@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { SecretBox } from './crypto/secret-box.js';
+import type { EndpointService } from './domain/endpoints.js';
+import type { EventSchemas } from './domain/event-schemas.js';
+import type { MessageService } from './domain/messages.js';
+import type { OperationalEvents } from './domain/operational.js';
+import type { Metrics } from './metrics.js';
+import type { Store } from './store/store.js';
+import type { WorkSignal } from './work-signal.js';
+
+/** What the API routes and the worker share within one process. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  box: SecretBox;
+  metrics: Metrics;
+  signal: WorkSignal;
+  schemas: EventSchemas;
+  messages: MessageService;
+  endpoints: EndpointService;
+  operational: OperationalEvents;
+}

@@ -1,0 +1,96 @@
+import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Json, Message } from './store.js';
+
+/** Row → domain object mappers, shared by every dialect (flags are 0/1, JSON is text, times are ms). */
+
+type Row = Record<string, unknown>;
+
+const num = (value: unknown): number => Number(value);
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const str = (value: unknown): string => String(value);
+const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+const json = <T>(value: unknown): T => JSON.parse(String(value)) as T;
+const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : json<T>(value));
+
+export const toApp = (row: Row): App => ({
+  id: str(row.id),
+  uid: strOrNull(row.uid),
+  name: str(row.name),
+  metadata: json<Json>(row.metadata),
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+});
+
+export const toApiKey = (row: Row): ApiKey => ({
+  id: str(row.id),
+  appId: strOrNull(row.app_id),
+  name: strOrNull(row.name),
+  createdAt: num(row.created_at),
+});
+
+export const toEventType = (row: Row): EventType => ({
+  name: str(row.name),
+  description: str(row.description),
+  schema: jsonOrNull<Json>(row.schema),
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+});
+
+export const toEndpoint = (row: Row): Endpoint => ({
+  id: str(row.id),
+  appId: str(row.app_id),
+  url: str(row.url),
+  description: str(row.description),
+  eventTypes: jsonOrNull<string[]>(row.event_types),
+  headers: json<Record<string, string>>(row.headers),
+  rateLimit: numOrNull(row.rate_limit),
+  timeoutMs: numOrNull(row.timeout_ms),
+  disabled: num(row.disabled) === 1,
+  disabledReason: strOrNull(row.disabled_reason),
+  failingSince: numOrNull(row.failing_since),
+  flavor: str(row.flavor) as Endpoint['flavor'],
+  metadata: json<Json>(row.metadata),
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+});
+
+export const toMessage = (row: Row): Message => ({
+  id: str(row.id),
+  appId: str(row.app_id),
+  eventType: str(row.event_type),
+  eventId: strOrNull(row.event_id),
+  payload: str(row.payload),
+  createdAt: num(row.created_at),
+});
+
+export const toDelivery = (row: Row): Delivery => ({
+  messageId: str(row.message_id),
+  endpointId: str(row.endpoint_id),
+  appId: str(row.app_id),
+  status: str(row.status) as Delivery['status'],
+  attempts: num(row.attempts),
+  schedulePos: num(row.schedule_pos),
+  nextAttemptAt: numOrNull(row.next_attempt_at),
+  nextTrigger: str(row.next_trigger) as Delivery['nextTrigger'],
+  singleShot: num(row.single_shot) === 1,
+  exhaustedAt: numOrNull(row.exhausted_at),
+  lastError: strOrNull(row.last_error),
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+});
+
+export const toAttempt = (row: Row): Attempt => ({
+  id: str(row.id),
+  messageId: str(row.message_id),
+  endpointId: str(row.endpoint_id),
+  appId: str(row.app_id),
+  url: str(row.url),
+  status: str(row.status) as Attempt['status'],
+  responseStatusCode: numOrNull(row.response_status_code),
+  response: str(row.response),
+  error: strOrNull(row.error),
+  durationMs: num(row.duration_ms),
+  attempt: num(row.attempt),
+  trigger: str(row.trigger) as Attempt['trigger'],
+  createdAt: num(row.created_at),
+  nextAttemptAt: numOrNull(row.next_attempt_at),
+});

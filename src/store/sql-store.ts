@@ -1,0 +1,483 @@
+import type { SecretBox } from '../crypto/secret-box.js';
+import { HookyardError } from '../errors.js';
+import type { SqlDialect } from './dialect.js';
+import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
+import { toApiKey, toApp, toAttempt, toDelivery, toEndpoint, toEventType, toMessage } from './rows.js';
+import { one, type SqlExecutor } from './sql.js';
+import type {
+  ApiKey, App, Attempt, ClaimedDelivery, Delivery, DeliveryOutcome, Endpoint, EndpointPatch, EventType,
+  IdempotentResponse, InsertMessageResult, Message, MessageFilter, NewMessage, OutcomeEffects, Page, PageQuery, Store,
+} from './store.js';
+
+type Row = Record<string, unknown>;
+
+const ENDPOINT_COLUMNS: Record<keyof EndpointPatch, string> = {
+  url: 'url',
+  description: 'description',
+  eventTypes: 'event_types',
+  headers: 'headers',
+  rateLimit: 'rate_limit',
+  timeoutMs: 'timeout_ms',
+  disabled: 'disabled',
+  disabledReason: 'disabled_reason',
+  metadata: 'metadata',
+};
+
+/** The Store over any SqlExecutor; dialect differences live in SqlDialect. */
+export class SqlStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  constructor(
+    private readonly exec: SqlExecutor,
+    private readonly sql: SqlDialect,
+    private readonly box: SecretBox,
+  ) {
+    this.dialect = exec.dialect;
+  }
+
+  async ping(): Promise<void> {
+    await this.exec.all('SELECT 1 AS ok');
+  }
+
+  close(): Promise<void> {
+    return this.exec.close();
+  }
+
+  // ---- apps
+
+  async createApp(app: App): Promise<App> {
+    const rows = await this.exec.all(
+      `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [app.id, app.uid, app.name, JSON.stringify(app.metadata), app.createdAt, app.updatedAt],
+    );
+    if (rows.length === 0) throw await this.uidConflict(app.uid);
+    return app;
+  }
+
+  async getApp(idOrUid: string): Promise<App | null> {
+    const row = await one<Row>(this.exec, 'SELECT * FROM apps WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid]);
+    return row ? toApp(row) : null;
+  }
+
+  listApps(page: PageQuery): Promise<Page<App>> {
+    return this.page('SELECT * FROM apps WHERE id > $1 ORDER BY id LIMIT $2', [], page, toApp, 'asc');
+  }
+
+  async updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null> {
+    const current = await this.getApp(id);
+    if (!current) return null;
+    const next: App = { ...current, ...patch, updatedAt: now };
+    if (next.uid !== null && next.uid !== current.uid) {
+      const clash = await one<Row>(this.exec, 'SELECT id FROM apps WHERE (uid = $1 OR id = $1) AND id <> $2', [next.uid, id]);
+      if (clash) throw await this.uidConflict(next.uid);
+    }
+    await this.exec.run('UPDATE apps SET name = $2, uid = $3, metadata = $4, updated_at = $5 WHERE id = $1', [
+      id, next.name, next.uid, JSON.stringify(next.metadata), now,
+    ]);
+    return next;
+  }
+
+  async deleteApp(id: string): Promise<boolean> {
+    // Deliveries and attempts reference messages and endpoints, which cascade from the app.
+    return this.exec.transaction(async (tx) => {
+      await tx.run('DELETE FROM attempts WHERE app_id = $1', [id]);
+      await tx.run('DELETE FROM deliveries WHERE app_id = $1', [id]);
+      return (await tx.run('DELETE FROM apps WHERE id = $1', [id])) > 0;
+    });
+  }
+
+  private async uidConflict(uid: string | null): Promise<HookyardError> {
+    const existing = uid === null ? undefined : await one<Row>(this.exec, 'SELECT id FROM apps WHERE uid = $1', [uid]);
+    return new HookyardError('conflict', `an app with uid "${uid}" already exists`, existing ? { id: existing.id } : undefined);
+  }
+
+  // ---- API keys
+
+  async createApiKey(key: ApiKey, tokenHash: string): Promise<ApiKey> {
+    await this.exec.run('INSERT INTO api_keys (id, app_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      key.id, key.appId, key.name, tokenHash, key.createdAt,
+    ]);
+    return key;
+  }
+
+  async findApiKeyByHash(tokenHash: string): Promise<ApiKey | null> {
+    const row = await one<Row>(this.exec, 'SELECT * FROM api_keys WHERE token_hash = $1', [tokenHash]);
+    return row ? toApiKey(row) : null;
+  }
+
+  async countAdminKeys(): Promise<number> {
+    const row = await one<Row>(this.exec, 'SELECT COUNT(*) AS n FROM api_keys WHERE app_id IS NULL');
+    return Number(row?.n ?? 0);
+  }
+
+  async deleteApiKey(appId: string, id: string): Promise<boolean> {
+    return (await this.exec.run('DELETE FROM api_keys WHERE app_id = $1 AND id = $2', [appId, id])) > 0;
+  }
+
+  async listApiKeys(appId: string): Promise<ApiKey[]> {
+    return (await this.exec.all<Row>('SELECT * FROM api_keys WHERE app_id = $1 ORDER BY id', [appId])).map(toApiKey);
+  }
+
+  // ---- event types
+
+  async createEventType(eventType: EventType): Promise<EventType> {
+    const rows = await this.exec.all(
+      `INSERT INTO event_types (name, description, schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING RETURNING name`,
+      [eventType.name, eventType.description, jsonOrNull(eventType.schema), eventType.createdAt, eventType.updatedAt],
+    );
+    if (rows.length === 0) throw new HookyardError('conflict', `event type "${eventType.name}" already exists`, { name: eventType.name });
+    return eventType;
+  }
+
+  async getEventType(name: string): Promise<EventType | null> {
+    const row = await one<Row>(this.exec, 'SELECT * FROM event_types WHERE name = $1', [name]);
+    return row ? toEventType(row) : null;
+  }
+
+  listEventTypes(page: PageQuery): Promise<Page<EventType>> {
+    return this.page('SELECT * FROM event_types WHERE name > $1 ORDER BY name LIMIT $2', [], page, toEventType, 'asc', (e) => e.name);
+  }
+
+  async updateEventType(
+    name: string,
+    patch: Partial<Pick<EventType, 'description' | 'schema'>>,
+    now: number,
+  ): Promise<EventType | null> {
+    const current = await this.getEventType(name);
+    if (!current) return null;
+    const next: EventType = { ...current, ...patch, updatedAt: now };
+    await this.exec.run('UPDATE event_types SET description = $2, schema = $3, updated_at = $4 WHERE name = $1', [
+      name, next.description, jsonOrNull(next.schema), now,
+    ]);
+    return next;
+  }
+
+  async deleteEventType(name: string): Promise<boolean> {
+    return (await this.exec.run('DELETE FROM event_types WHERE name = $1', [name])) > 0;
+  }
+
+  // ---- endpoints
+
+  async createEndpoint(endpoint: Endpoint, secret: string): Promise<Endpoint> {
+    await this.exec.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO endpoints (id, app_id, url, description, event_types, headers, rate_limit, timeout_ms, disabled,
+           disabled_reason, failing_since, flavor, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [
+          endpoint.id, endpoint.appId, endpoint.url, endpoint.description, jsonOrNull(endpoint.eventTypes),
+          JSON.stringify(endpoint.headers), endpoint.rateLimit, endpoint.timeoutMs, endpoint.disabled ? 1 : 0,
+          endpoint.disabledReason, endpoint.failingSince, endpoint.flavor, JSON.stringify(endpoint.metadata),
+          endpoint.createdAt, endpoint.updatedAt,
+        ],
+      );
+      await tx.run('INSERT INTO endpoint_secrets (endpoint_id, secret_enc, created_at, expires_at) VALUES ($1, $2, $3, NULL)', [
+        endpoint.id, this.box.encrypt(secret), endpoint.createdAt,
+      ]);
+    });
+    return endpoint;
+  }
+
+  async getEndpoint(appId: string, id: string): Promise<Endpoint | null> {
+    const row = await one<Row>(this.exec, 'SELECT * FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id]);
+    return row ? toEndpoint(row) : null;
+  }
+
+  listEndpoints(appId: string, page: PageQuery): Promise<Page<Endpoint>> {
+    return this.page('SELECT * FROM endpoints WHERE app_id = $3 AND id > $1 ORDER BY id LIMIT $2', [appId], page, toEndpoint, 'asc');
+  }
+
+  async listEnabledEndpoints(appId: string): Promise<Endpoint[]> {
+    return (await this.exec.all<Row>('SELECT * FROM endpoints WHERE app_id = $1 AND disabled = 0 ORDER BY id', [appId])).map(toEndpoint);
+  }
+
+  async getEndpointsByIds(ids: readonly string[]): Promise<Endpoint[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.exec.all<Row>(`SELECT * FROM endpoints WHERE ${this.sql.inList('id', 1)}`, [this.sql.listParam(ids)]);
+    return rows.map(toEndpoint);
+  }
+
+  async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {
+    return this.exec.transaction(async (tx) => {
+      const row = await one<Row>(tx, 'SELECT * FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id]);
+      if (!row) return null;
+      const current = toEndpoint(row);
+      const sets: string[] = [];
+      const values: unknown[] = [appId, id, now];
+      for (const [field, column] of Object.entries(ENDPOINT_COLUMNS) as Array<[keyof EndpointPatch, string]>) {
+        if (!(field in patch)) continue;
+        const value = patch[field];
+        values.push(
+          field === 'eventTypes' ? jsonOrNull(value) : field === 'headers' || field === 'metadata' ? JSON.stringify(value) : value,
+        );
+        sets.push(`${column} = $${values.length}`);
+      }
+      if (patch.disabled === false) sets.push('disabled_reason = NULL', 'failing_since = NULL');
+      await tx.run(`UPDATE endpoints SET ${[...sets, 'updated_at = $3'].join(', ')} WHERE app_id = $1 AND id = $2`, values);
+      if (patch.disabled === true && !current.disabled) await failPendingDeliveries(tx, id, now);
+      return toEndpoint((await one<Row>(tx, 'SELECT * FROM endpoints WHERE id = $1', [id]))!);
+    });
+  }
+
+  async deleteEndpoint(appId: string, id: string): Promise<boolean> {
+    return this.exec.transaction(async (tx) => {
+      await tx.run('DELETE FROM attempts WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
+      await tx.run('DELETE FROM deliveries WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
+      return (await tx.run('DELETE FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id])) > 0;
+    });
+  }
+
+  async getActiveSecrets(endpointId: string, now: number): Promise<string[]> {
+    const rows = await this.exec.all<Row>(
+      `SELECT secret_enc FROM endpoint_secrets WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+       ORDER BY id DESC`,
+      [endpointId, now],
+    );
+    return rows.map((row) => this.box.decrypt(String(row.secret_enc)));
+  }
+
+  async rotateSecret(endpointId: string, secret: string, previousExpiresAt: number, now: number): Promise<void> {
+    await this.exec.transaction(async (tx) => {
+      // A secret that already expires sooner keeps its earlier expiry; expired ones are dropped.
+      await tx.run('DELETE FROM endpoint_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2', [endpointId, now]);
+      await tx.run('UPDATE endpoint_secrets SET expires_at = $2 WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [
+        endpointId, previousExpiresAt,
+      ]);
+      await tx.run('INSERT INTO endpoint_secrets (endpoint_id, secret_enc, created_at, expires_at) VALUES ($1, $2, $3, NULL)', [
+        endpointId, this.box.encrypt(secret), now,
+      ]);
+    });
+  }
+
+  // ---- messages
+
+  async insertMessages(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
+    if (items.length === 0) return [];
+    return this.exec.transaction(async (tx) => {
+      const results: InsertMessageResult[] = [];
+      for (const { message, endpointIds } of items) {
+        const inserted = await tx.all(
+          `INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT DO NOTHING RETURNING id`,
+          [message.id, message.appId, message.eventType, message.eventId, message.payload, message.createdAt],
+        );
+        if (inserted.length === 0) {
+          const existing = await one<Row>(tx, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
+          results.push({ ok: false, existingId: String(existing?.id) });
+          continue;
+        }
+        for (const endpointId of endpointIds) {
+          await tx.run(
+            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, 'pending', $4, $4, $4)`,
+            [message.id, endpointId, message.appId, message.createdAt],
+          );
+        }
+        results.push({ ok: true, message });
+      }
+      return results;
+    });
+  }
+
+  async getMessage(appId: string, id: string): Promise<Message | null> {
+    const row = await one<Row>(this.exec, 'SELECT * FROM messages WHERE app_id = $1 AND id = $2', [appId, id]);
+    return row ? toMessage(row) : null;
+  }
+
+  listMessages(appId: string, filter: MessageFilter, page: PageQuery): Promise<Page<Message>> {
+    const where = ['app_id = $3', 'id < $1'];
+    const params: unknown[] = [appId];
+    if (filter.eventType !== undefined) where.push(`event_type = $${params.push(filter.eventType) + 2}`);
+    if (filter.before !== undefined) where.push(`created_at < $${params.push(filter.before) + 2}`);
+    if (filter.after !== undefined) where.push(`created_at > $${params.push(filter.after) + 2}`);
+    return this.page(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $2`, params, page, toMessage, 'desc');
+  }
+
+  async listDeliveries(appId: string, messageId: string): Promise<Delivery[]> {
+    const rows = await this.exec.all<Row>('SELECT * FROM deliveries WHERE app_id = $1 AND message_id = $2 ORDER BY endpoint_id', [
+      appId, messageId,
+    ]);
+    return rows.map(toDelivery);
+  }
+
+  // ---- the delivery queue
+
+  async claimDueDeliveries(opts: {
+    now: number;
+    limit: number;
+    leaseUntil: number;
+    owner: string;
+    excludeEndpoints: readonly string[];
+  }): Promise<ClaimedDelivery[]> {
+    const claimed = await this.exec.all<Row>(this.sql.claimDeliveriesSql, [
+      opts.leaseUntil, opts.owner, opts.now, this.sql.listParam(opts.excludeEndpoints), opts.limit,
+    ]);
+    if (claimed.length === 0) return [];
+    const ids = [...new Set(claimed.map((row) => String(row.message_id)))];
+    const messages = await this.exec.all<Row>(
+      `SELECT id, event_type, payload, created_at FROM messages WHERE ${this.sql.inList('id', 1)}`,
+      [this.sql.listParam(ids)],
+    );
+    const byId = new Map(messages.map((row) => [String(row.id), row]));
+    return claimed.flatMap((row) => {
+      const message = byId.get(String(row.message_id));
+      // A message deleted with its app between claim and read has nothing left to deliver.
+      if (!message) return [];
+      return [{ ...toDelivery(row), eventType: String(message.event_type), payload: String(message.payload), messageCreatedAt: Number(message.created_at) }];
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = await one<Row>(this.exec, "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'");
+    return row?.due === null || row?.due === undefined ? null : Number(row.due);
+  }
+
+  async releaseDeliveries(
+    keys: ReadonlyArray<{ messageId: string; endpointId: string }>,
+    owner: string,
+    nextAttemptAt?: number,
+  ): Promise<void> {
+    if (keys.length === 0) return;
+    await this.exec.transaction(async (tx) => {
+      for (const key of keys) {
+        await tx.run(
+          `UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
+             next_attempt_at = COALESCE($4, next_attempt_at)
+           WHERE message_id = $1 AND endpoint_id = $2 AND status = 'sending' AND lease_owner = $3`,
+          [key.messageId, key.endpointId, owner, nextAttemptAt ?? null],
+        );
+      }
+    });
+  }
+
+  async extendLeases(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, leaseUntil: number): Promise<void> {
+    for (const key of keys) {
+      await this.exec.run(
+        "UPDATE deliveries SET lease_until = $4 WHERE message_id = $1 AND endpoint_id = $2 AND status = 'sending' AND lease_owner = $3",
+        [key.messageId, key.endpointId, owner, leaseUntil],
+      );
+    }
+  }
+
+  async releaseExpiredLeases(now: number): Promise<number> {
+    return this.exec.run(
+      `UPDATE deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = $1
+       WHERE status = 'sending' AND lease_until < $1`,
+      [now],
+    );
+  }
+
+  recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects> {
+    return this.exec.transaction((tx) => recordOutcomes(tx, outcomes, opts));
+  }
+
+  async resendDelivery(appId: string, messageId: string, endpointId: string, now: number): Promise<'queued' | 'in_flight'> {
+    return this.exec.transaction(async (tx) => {
+      const row = await one<Row>(tx, 'SELECT status FROM deliveries WHERE message_id = $1 AND endpoint_id = $2 AND app_id = $3', [
+        messageId, endpointId, appId,
+      ]);
+      if (!row) {
+        await tx.run(
+          `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, next_trigger, single_shot, created_at, updated_at)
+           VALUES ($1, $2, $3, 'pending', $4, 'manual', 1, $4, $4)`,
+          [messageId, endpointId, appId, now],
+        );
+        return 'queued';
+      }
+      if (row.status === 'sending') return 'in_flight';
+      // A pending delivery keeps its schedule after the manual attempt; a finished one gets exactly one more attempt.
+      await tx.run(
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = $4, next_trigger = 'manual',
+           single_shot = CASE WHEN status = 'pending' THEN single_shot ELSE 1 END, updated_at = $4
+         WHERE message_id = $1 AND endpoint_id = $2 AND app_id = $3`,
+        [messageId, endpointId, appId, now],
+      );
+      return 'queued';
+    });
+  }
+
+  recoverDeliveries(appId: string, endpointId: string, since: number, until: number, now: number): Promise<number> {
+    return this.exec.run(
+      `UPDATE deliveries SET status = 'pending', schedule_pos = 0, next_attempt_at = $5, next_trigger = 'manual',
+         single_shot = 0, last_error = NULL, updated_at = $5
+       WHERE app_id = $1 AND endpoint_id = $2 AND status = 'failed'
+         AND message_id IN (SELECT id FROM messages WHERE app_id = $1 AND created_at >= $3 AND created_at < $4)`,
+      [appId, endpointId, since, until, now],
+    );
+  }
+
+  async queueDepth(): Promise<{ pending: number; sending: number }> {
+    // Two counts over the partial indexes instead of a GROUP BY over every delivery ever made.
+    const pending = await one<Row>(this.exec, "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'");
+    const sending = await one<Row>(this.exec, "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'sending'");
+    return { pending: Number(pending?.n ?? 0), sending: Number(sending?.n ?? 0) };
+  }
+
+  listAttempts(appId: string, by: { messageId: string } | { endpointId: string }, page: PageQuery): Promise<Page<Attempt>> {
+    const column = 'messageId' in by ? 'message_id' : 'endpoint_id';
+    const value = 'messageId' in by ? by.messageId : by.endpointId;
+    return this.page(
+      `SELECT * FROM attempts WHERE app_id = $3 AND ${column} = $4 AND id < $1 ORDER BY id DESC LIMIT $2`,
+      [appId, value], page, toAttempt, 'desc',
+    );
+  }
+
+  // ---- idempotency
+
+  async getIdempotent(scope: string, key: string, now: number): Promise<IdempotentResponse | 'in_progress' | null> {
+    const row = await one<Row>(this.exec, 'SELECT status_code, body FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at > $3', [
+      scope, key, now,
+    ]);
+    if (!row) return null;
+    if (Number(row.status_code) === 0) return 'in_progress';
+    return { statusCode: Number(row.status_code), body: String(row.body) };
+  }
+
+  async reserveIdempotent(scope: string, key: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.exec.transaction(async (tx) => {
+      await tx.run('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at <= $3', [scope, key, now]);
+      const rows = await tx.all(
+        `INSERT INTO idempotency_keys (scope, key, status_code, body, expires_at) VALUES ($1, $2, 0, NULL, $3)
+         ON CONFLICT DO NOTHING RETURNING key`,
+        [scope, key, expiresAt],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async completeIdempotent(scope: string, key: string, response: IdempotentResponse): Promise<void> {
+    await this.exec.run('UPDATE idempotency_keys SET status_code = $3, body = $4 WHERE scope = $1 AND key = $2', [
+      scope, key, response.statusCode, response.body,
+    ]);
+  }
+
+  async releaseIdempotent(scope: string, key: string): Promise<void> {
+    await this.exec.run('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code = 0', [scope, key]);
+  }
+
+  async purgeExpired(now: number): Promise<void> {
+    await this.exec.run('DELETE FROM idempotency_keys WHERE expires_at <= $1', [now]);
+  }
+
+  /** Keyset pagination: `$1` is the cursor bound, `$2` the limit (+1 to learn whether more follow), extra params from `$3`. */
+  private async page<T>(
+    sql: string,
+    params: unknown[],
+    page: PageQuery,
+    map: (row: Row) => T,
+    order: 'asc' | 'desc',
+    keyOf: (item: T) => string = (item) => (item as { id: string }).id,
+  ): Promise<Page<T>> {
+    const bound = page.after ?? (order === 'asc' ? '' : '\uffff');
+    const rows = await this.exec.all<Row>(sql, [bound, page.limit + 1, ...params]);
+    const data = rows.slice(0, page.limit).map(map);
+    const last = data[data.length - 1];
+    return { data, next: rows.length > page.limit && last !== undefined ? keyOf(last) : null };
+  }
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}

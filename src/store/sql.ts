@@ -1,0 +1,17 @@
+/**
+ * The lowest layer of the store: one way to run SQL. Statements use `$1, $2 …` placeholders on every dialect.
+ * `transaction` gives the callback an executor bound to that transaction; nothing else sees its writes until it commits.
+ */
+export interface SqlExecutor {
+  readonly dialect: 'sqlite' | 'postgres';
+  all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a statement and returns the number of rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function one<T>(exec: SqlExecutor, sql: string, params?: readonly unknown[]): Promise<T | undefined> {
+  const rows = await exec.all<T>(sql, params);
+  return rows[0];
+}

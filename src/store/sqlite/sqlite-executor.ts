@@ -1,0 +1,179 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SqlExecutor } from '../sql.js';
+
+type Statement = Database.Statement<unknown[], Record<string, unknown>>;
+
+/** A statement with `$n` placeholders rewritten to positional `?`, and which `$n` feeds each `?`. */
+interface Prepared {
+  statement: Statement;
+  order: number[];
+}
+
+export interface SqliteOptions {
+  /** File path or ':memory:'. */
+  path: string;
+  synchronous?: 'full' | 'normal';
+}
+
+/**
+ * better-sqlite3 is synchronous and has one connection, so a transaction that awaits between statements could
+ * interleave with another caller's statements. A FIFO lock makes transactions exclusive; plain statements wait for
+ * it only while a transaction is open.
+ */
+export class SqliteExecutor implements SqlExecutor {
+  readonly dialect = 'sqlite' as const;
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Prepared>();
+  private locked = false;
+  private readonly waiters: Array<() => void> = [];
+  private savepoints = 0;
+
+  constructor(options: SqliteOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.locked) return this.withLock(() => this.allNow<T>(sql, params));
+    try {
+      return Promise.resolve(this.allNow<T>(sql, params));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    if (this.locked) return this.withLock(() => this.runNow(sql, params));
+    try {
+      return Promise.resolve(this.runNow(sql, params));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await this.runTransaction(fn, 'BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK');
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Executes a script of several statements (migrations). */
+  execScript(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    // Waits for an open transaction to finish rather than cutting it off.
+    await this.acquire();
+    try {
+      this.db.close();
+    } finally {
+      this.release();
+    }
+  }
+
+  private async runTransaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    begin: string,
+    commit: string,
+    rollback: string,
+  ): Promise<T> {
+    this.db.exec(begin);
+    try {
+      const result = await fn(this.bound());
+      this.db.exec(commit);
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec(rollback);
+      throw err;
+    }
+  }
+
+  /** The executor handed to a transaction callback: it already holds the lock; nesting uses savepoints. */
+  private bound(): SqlExecutor {
+    return {
+      dialect: 'sqlite',
+      all: async <T>(sql: string, params: readonly unknown[] = []) => this.allNow<T>(sql, params),
+      run: async (sql: string, params: readonly unknown[] = []) => this.runNow(sql, params),
+      transaction: async <T>(fn: (tx: SqlExecutor) => Promise<T>) => {
+        const name = `sp${++this.savepoints}`;
+        try {
+          return await this.runTransaction(fn, `SAVEPOINT ${name}`, `RELEASE ${name}`, `ROLLBACK TO ${name}; RELEASE ${name}`);
+        } finally {
+          this.savepoints--;
+        }
+      },
+      close: async () => {
+        throw new Error('cannot close the database inside a transaction');
+      },
+    };
+  }
+
+  private allNow<T>(sql: string, params: readonly unknown[]): T[] {
+    const { statement, order } = this.prepare(sql);
+    const values = order.map((index) => toSqlite(params[index - 1]));
+    if (statement.reader) return statement.all(...values) as T[];
+    statement.run(...values);
+    return [];
+  }
+
+  private runNow(sql: string, params: readonly unknown[]): number {
+    const { statement, order } = this.prepare(sql);
+    return statement.run(...order.map((index) => toSqlite(params[index - 1]))).changes;
+  }
+
+  // better-sqlite3 binds `?` by position only, so `$2 … $1 … $2` becomes `? … ? … ?` fed by [p2, p1, p2].
+  private prepare(sql: string): Prepared {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      const order: number[] = [];
+      const text = sql.replace(/\$(\d+)/g, (_match, index: string) => {
+        order.push(Number(index));
+        return '?';
+      });
+      prepared = { statement: this.db.prepare(text), order };
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  private withLock<T>(fn: () => T): Promise<T> {
+    return this.acquire().then(() => {
+      try {
+        return fn();
+      } finally {
+        this.release();
+      }
+    });
+  }
+
+  private acquire(): Promise<void> {
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.locked = false;
+  }
+}
+
+function toSqlite(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}

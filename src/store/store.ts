@@ -1,0 +1,238 @@
+/**
+ * The store: every operation Hookyard performs on its database, named after what it does for the domain.
+ * One implementation (SqlStore) serves SQLite and PostgreSQL through a SqlExecutor; test/store.contract.ts runs
+ * the same cases on both. App-scoped reads and writes always take the app id, so tenants are isolated here,
+ * not only in the routes.
+ */
+
+export type Json = Record<string, unknown>;
+
+export interface PageQuery {
+  limit: number;
+  /** The id of the last item of the previous page. */
+  after?: string | undefined;
+}
+
+export interface Page<T> {
+  data: T[];
+  /** The id to continue after, or null at the end. */
+  next: string | null;
+}
+
+export interface App {
+  id: string;
+  uid: string | null;
+  name: string;
+  metadata: Json;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApiKey {
+  id: string;
+  appId: string | null;
+  name: string | null;
+  createdAt: number;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  schema: Json | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type EndpointFlavor = 'standard' | 'polar';
+
+export interface Endpoint {
+  id: string;
+  appId: string;
+  url: string;
+  description: string;
+  /** null = every event type. */
+  eventTypes: string[] | null;
+  headers: Record<string, string>;
+  rateLimit: number | null;
+  timeoutMs: number | null;
+  disabled: boolean;
+  disabledReason: string | null;
+  failingSince: number | null;
+  flavor: EndpointFlavor;
+  metadata: Json;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type EndpointPatch = Partial<
+  Pick<Endpoint, 'url' | 'description' | 'eventTypes' | 'headers' | 'rateLimit' | 'timeoutMs' | 'disabled' | 'disabledReason' | 'metadata'>
+>;
+
+export interface Message {
+  id: string;
+  appId: string;
+  eventType: string;
+  eventId: string | null;
+  /** The payload as the exact JSON text that is signed and sent. */
+  payload: string;
+  createdAt: number;
+}
+
+export type DeliveryStatus = 'pending' | 'sending' | 'succeeded' | 'failed';
+export type Trigger = 'scheduled' | 'manual';
+
+export interface Delivery {
+  messageId: string;
+  endpointId: string;
+  appId: string;
+  status: DeliveryStatus;
+  /** Attempts made so far, over the delivery's whole life (numbers the next attempt). */
+  attempts: number;
+  /** Attempts made in the current run of the retry schedule (reset by recover). */
+  schedulePos: number;
+  nextAttemptAt: number | null;
+  nextTrigger: Trigger;
+  /** A resend of a finished delivery: one attempt, no schedule after it. */
+  singleShot: boolean;
+  exhaustedAt: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A delivery claimed by a worker, with what it needs to send it. */
+export interface ClaimedDelivery extends Delivery {
+  eventType: string;
+  payload: string;
+  messageCreatedAt: number;
+}
+
+export type AttemptStatus = 'success' | 'failed';
+
+export interface Attempt {
+  id: string;
+  messageId: string;
+  endpointId: string;
+  appId: string;
+  url: string;
+  status: AttemptStatus;
+  responseStatusCode: number | null;
+  response: string;
+  error: string | null;
+  durationMs: number;
+  attempt: number;
+  trigger: Trigger;
+  createdAt: number;
+  nextAttemptAt: number | null;
+}
+
+export interface DeliveryOutcome {
+  attempt: Attempt;
+  /** The delivery's new state. */
+  next: Pick<Delivery, 'status' | 'attempts' | 'schedulePos' | 'nextAttemptAt' | 'exhaustedAt' | 'lastError'>;
+  /** success clears the endpoint's failure streak; failure starts or extends it; gone disables the endpoint. */
+  endpoint: 'success' | 'failure' | 'gone';
+}
+
+export interface OutcomeEffects {
+  /** Endpoints this batch disabled (410, or failing longer than the limit), each reported once. */
+  disabledEndpoints: Array<{ endpointId: string; appId: string; reason: string }>;
+}
+
+export type InsertMessageResult = { ok: true; message: Message } | { ok: false; existingId: string };
+
+export interface NewMessage {
+  message: Message;
+  endpointIds: string[];
+}
+
+export interface MessageFilter {
+  eventType?: string | undefined;
+  before?: number | undefined;
+  after?: number | undefined;
+}
+
+export interface IdempotentResponse {
+  statusCode: number;
+  body: string;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createApp(app: App): Promise<App>;
+  /** By id or uid. */
+  getApp(idOrUid: string): Promise<App | null>;
+  listApps(page: PageQuery): Promise<Page<App>>;
+  updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null>;
+  deleteApp(id: string): Promise<boolean>;
+
+  createApiKey(key: ApiKey, tokenHash: string): Promise<ApiKey>;
+  findApiKeyByHash(tokenHash: string): Promise<ApiKey | null>;
+  countAdminKeys(): Promise<number>;
+  deleteApiKey(appId: string, id: string): Promise<boolean>;
+  listApiKeys(appId: string): Promise<ApiKey[]>;
+
+  createEventType(eventType: EventType): Promise<EventType>;
+  getEventType(name: string): Promise<EventType | null>;
+  listEventTypes(page: PageQuery): Promise<Page<EventType>>;
+  updateEventType(name: string, patch: Partial<Pick<EventType, 'description' | 'schema'>>, now: number): Promise<EventType | null>;
+  deleteEventType(name: string): Promise<boolean>;
+
+  createEndpoint(endpoint: Endpoint, secret: string): Promise<Endpoint>;
+  getEndpoint(appId: string, id: string): Promise<Endpoint | null>;
+  listEndpoints(appId: string, page: PageQuery): Promise<Page<Endpoint>>;
+  /** Enabled endpoints of an app, for fan-out. */
+  listEnabledEndpoints(appId: string): Promise<Endpoint[]>;
+  /** Endpoints by id across apps (the worker's batch lookup). */
+  getEndpointsByIds(ids: readonly string[]): Promise<Endpoint[]>;
+  /** Disabling an endpoint fails its pending deliveries (recoverable once it is enabled again). */
+  updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null>;
+  deleteEndpoint(appId: string, id: string): Promise<boolean>;
+  /** Active secrets, newest first, decrypted. */
+  getActiveSecrets(endpointId: string, now: number): Promise<string[]>;
+  /** Adds `secret` as the current one; the others stop signing at `previousExpiresAt`. */
+  rotateSecret(endpointId: string, secret: string, previousExpiresAt: number, now: number): Promise<void>;
+
+  /** Commits the messages and their deliveries; a duplicate eventId in an app yields the existing id instead. */
+  insertMessages(items: readonly NewMessage[]): Promise<InsertMessageResult[]>;
+  getMessage(appId: string, id: string): Promise<Message | null>;
+  listMessages(appId: string, filter: MessageFilter, page: PageQuery): Promise<Page<Message>>;
+  listDeliveries(appId: string, messageId: string): Promise<Delivery[]>;
+
+  /** Marks up to `limit` due pending deliveries as sending, leased to `owner` until `leaseUntil`. */
+  claimDueDeliveries(opts: {
+    now: number;
+    limit: number;
+    leaseUntil: number;
+    owner: string;
+    excludeEndpoints: readonly string[];
+  }): Promise<ClaimedDelivery[]>;
+  /** When the next pending delivery becomes due, or null when none is pending. */
+  nextDueAt(): Promise<number | null>;
+  /** Gives claimed deliveries back without an attempt (shutdown, or throttled endpoint). */
+  releaseDeliveries(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, nextAttemptAt?: number): Promise<void>;
+  /** Extends the lease of claimed deliveries (endpoints whose timeout is longer than the default lease covers). */
+  extendLeases(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, leaseUntil: number): Promise<void>;
+  /** Returns deliveries whose lease ran out (their worker died) to pending. */
+  releaseExpiredLeases(now: number): Promise<number>;
+  /** `owner` guards against recording over a delivery whose lease expired and was taken by another worker. */
+  recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects>;
+  /** Queues one manual attempt now; creates the delivery row when the endpoint never had one. */
+  resendDelivery(appId: string, messageId: string, endpointId: string, now: number): Promise<'queued' | 'in_flight'>;
+  /** Re-queues the endpoint's failed deliveries of messages created in [since, until), with a fresh schedule. */
+  recoverDeliveries(appId: string, endpointId: string, since: number, until: number, now: number): Promise<number>;
+  /** Deliveries waiting (pending) and being attempted (sending): the queue depth. */
+  queueDepth(): Promise<{ pending: number; sending: number }>;
+
+  listAttempts(appId: string, by: { messageId: string } | { endpointId: string }, page: PageQuery): Promise<Page<Attempt>>;
+
+  getIdempotent(scope: string, key: string, now: number): Promise<IdempotentResponse | 'in_progress' | null>;
+  /** Reserves the key; false when someone holds it already. */
+  reserveIdempotent(scope: string, key: string, expiresAt: number, now: number): Promise<boolean>;
+  completeIdempotent(scope: string, key: string, response: IdempotentResponse): Promise<void>;
+  releaseIdempotent(scope: string, key: string): Promise<void>;
+  purgeExpired(now: number): Promise<void>;
+}

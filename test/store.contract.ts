@@ -1,0 +1,294 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../src/ids.js';
+import type { App, Endpoint, Store } from '../src/store/store.js';
+import { decideOutcome } from '../src/delivery/outcome.js';
+
+export interface StoreFixture {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** The one behavioural suite every Store implementation must pass (run by store.sqlite.test.ts and, later, PostgreSQL). */
+export function runStoreContract(name: string, makeStore: () => Promise<StoreFixture>): void {
+  describe(`store contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const makeApp = async (uid: string | null = null, now = T0): Promise<App> =>
+      store.createApp({ id: newId('app', now), uid, name: `app ${uid}`, metadata: { tier: 'gold' }, createdAt: now, updatedAt: now });
+
+    const makeEndpoint = async (appId: string, patch: Partial<Endpoint> = {}, secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'): Promise<Endpoint> =>
+      store.createEndpoint(
+        {
+          id: newId('ep', T0), appId, url: 'https://example.com/hook', description: '', eventTypes: null, headers: {}, rateLimit: null,
+          timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {}, createdAt: T0, updatedAt: T0,
+          ...patch,
+        },
+        secret,
+      );
+
+    const send = async (appId: string, endpointIds: string[], eventId: string | null = null, now = T0) => {
+      const message = { id: newId('msg', now), appId, eventType: 'user.created', eventId, payload: '{"a":1}', createdAt: now };
+      const [result] = await store.insertMessages([{ message, endpointIds }]);
+      return result!;
+    };
+
+    const claimAll = (now: number, owner = 'w1', exclude: string[] = []) =>
+      store.claimDueDeliveries({ now, limit: 100, leaseUntil: now + 30_000, owner, excludeEndpoints: exclude });
+
+    it('creates, finds by id or uid, updates and deletes apps', async () => {
+      const app = await makeApp('acme');
+      expect(await store.getApp(app.id)).toEqual(app);
+      expect(await store.getApp('acme')).toEqual(app);
+      expect(await store.getApp('nope')).toBeNull();
+      const updated = await store.updateApp(app.id, { name: 'Acme', uid: 'acme-2' }, T0 + 5);
+      expect(updated).toMatchObject({ name: 'Acme', uid: 'acme-2', updatedAt: T0 + 5, metadata: { tier: 'gold' } });
+      expect(await store.getApp('acme')).toBeNull();
+      expect(await store.deleteApp(app.id)).toBe(true);
+      expect(await store.getApp(app.id)).toBeNull();
+      expect(await store.deleteApp(app.id)).toBe(false);
+    });
+
+    it('refuses a duplicate uid with a conflict naming the existing app', async () => {
+      const app = await makeApp('acme');
+      await expect(makeApp('acme')).rejects.toMatchObject({ code: 'conflict', details: { id: app.id } });
+      const other = await makeApp('other');
+      await expect(store.updateApp(other.id, { uid: 'acme' }, T0)).rejects.toMatchObject({ code: 'conflict' });
+    });
+
+    it('pages through apps in creation order with a cursor', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) ids.push((await makeApp(`u${i}`, T0 + i)).id);
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listApps({ limit: 3, after });
+        seen.push(...page.data.map((app) => app.id));
+        if (page.next === null) break;
+        after = page.next;
+      }
+      expect(seen).toEqual(ids);
+    });
+
+    it('stores API keys by hash and scopes them to an app', async () => {
+      const app = await makeApp();
+      expect(await store.countAdminKeys()).toBe(0);
+      await store.createApiKey({ id: 'key_admin', appId: null, name: null, createdAt: T0 }, 'hash-admin');
+      await store.createApiKey({ id: 'key_app', appId: app.id, name: 'ci', createdAt: T0 }, 'hash-app');
+      expect(await store.countAdminKeys()).toBe(1);
+      expect(await store.findApiKeyByHash('hash-app')).toMatchObject({ id: 'key_app', appId: app.id });
+      expect(await store.findApiKeyByHash('nope')).toBeNull();
+      expect((await store.listApiKeys(app.id)).map((key) => key.id)).toEqual(['key_app']);
+      expect(await store.deleteApiKey('app_other', 'key_app')).toBe(false);
+      expect(await store.deleteApiKey(app.id, 'key_app')).toBe(true);
+      expect(await store.findApiKeyByHash('hash-app')).toBeNull();
+    });
+
+    it('keeps event types with their schemas', async () => {
+      const schema = { type: 'object', required: ['id'] };
+      await store.createEventType({ name: 'user.created', description: 'd', schema, createdAt: T0, updatedAt: T0 });
+      await expect(store.createEventType({ name: 'user.created', description: '', schema: null, createdAt: T0, updatedAt: T0 })).rejects.toMatchObject({ code: 'conflict' });
+      expect((await store.getEventType('user.created'))?.schema).toEqual(schema);
+      expect((await store.updateEventType('user.created', { schema: null }, T0 + 1))?.schema).toBeNull();
+      expect((await store.listEventTypes({ limit: 10 })).data.map((e) => e.name)).toEqual(['user.created']);
+      expect(await store.deleteEventType('user.created')).toBe(true);
+    });
+
+    it('isolates endpoints, messages and attempts by app', async () => {
+      const a = await makeApp('a');
+      const b = await makeApp('b');
+      const ep = await makeEndpoint(a.id);
+      const sent = await send(a.id, [ep.id]);
+      expect(sent.ok).toBe(true);
+      const msgId = sent.ok ? sent.message.id : '';
+      expect(await store.getEndpoint(b.id, ep.id)).toBeNull();
+      expect(await store.getMessage(b.id, msgId)).toBeNull();
+      expect((await store.listEndpoints(b.id, { limit: 10 })).data).toEqual([]);
+      expect((await store.listMessages(b.id, {}, { limit: 10 })).data).toEqual([]);
+      expect(await store.listDeliveries(b.id, msgId)).toEqual([]);
+      expect(await store.updateEndpoint(b.id, ep.id, { description: 'x' }, T0)).toBeNull();
+      expect(await store.deleteEndpoint(b.id, ep.id)).toBe(false);
+      expect(await store.recoverDeliveries(b.id, ep.id, 0, T0 + 1, T0)).toBe(0);
+    });
+
+    it('rotates secrets: the new one first, the old one until it expires', async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id, {}, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+      expect(await store.getActiveSecrets(ep.id, T0)).toEqual(['whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']);
+      await store.rotateSecret(ep.id, 'whsec_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', T0 + 1000, T0);
+      expect(await store.getActiveSecrets(ep.id, T0 + 999)).toEqual(['whsec_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']);
+      expect(await store.getActiveSecrets(ep.id, T0 + 1000)).toEqual(['whsec_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB']);
+    });
+
+    it('answers a duplicate eventId with the existing message, also inside one batch', async () => {
+      const app = await makeApp();
+      const first = await send(app.id, [], 'evt-1');
+      const again = await send(app.id, [], 'evt-1');
+      expect(first.ok).toBe(true);
+      expect(again).toEqual({ ok: false, existingId: first.ok ? first.message.id : '' });
+      const other = await makeApp('other');
+      expect((await send(other.id, [], 'evt-1')).ok).toBe(true);
+      const m = (id: string) => ({ message: { id, appId: app.id, eventType: 't', eventId: 'evt-2', payload: '{}', createdAt: T0 }, endpointIds: [] });
+      const results = await store.insertMessages([m(newId('msg')), m(newId('msg'))]);
+      expect(results[0]!.ok).toBe(true);
+      expect(results[1]).toEqual({ ok: false, existingId: results[0]!.ok ? results[0]!.message.id : '' });
+    });
+
+    it('filters and pages messages newest first', async () => {
+      const app = await makeApp();
+      for (let i = 0; i < 5; i++) {
+        const message = { id: newId('msg', T0 + i * 1000), appId: app.id, eventType: i % 2 ? 'odd' : 'even', eventId: null, payload: `{"i":${i}}`, createdAt: T0 + i * 1000 };
+        await store.insertMessages([{ message, endpointIds: [] }]);
+      }
+      const all = await store.listMessages(app.id, {}, { limit: 2 });
+      expect(all.data.map((m) => JSON.parse(m.payload).i)).toEqual([4, 3]);
+      const next = await store.listMessages(app.id, {}, { limit: 2, after: all.next! });
+      expect(next.data.map((m) => JSON.parse(m.payload).i)).toEqual([2, 1]);
+      expect((await store.listMessages(app.id, { eventType: 'odd' }, { limit: 10 })).data).toHaveLength(2);
+      const windowed = await store.listMessages(app.id, { after: T0 + 1000, before: T0 + 4000 }, { limit: 10 });
+      expect(windowed.data.map((m) => JSON.parse(m.payload).i)).toEqual([3, 2]);
+    });
+
+    it('claims due deliveries once, honours exclusions, and releases expired leases', async () => {
+      const app = await makeApp();
+      const ep1 = await makeEndpoint(app.id);
+      const ep2 = await makeEndpoint(app.id);
+      await send(app.id, [ep1.id, ep2.id]);
+      expect(await store.nextDueAt()).toBe(T0);
+      expect(await claimAll(T0 - 1)).toEqual([]);
+      const onlyEp2 = await claimAll(T0, 'w1', [ep1.id]);
+      expect(onlyEp2.map((d) => d.endpointId)).toEqual([ep2.id]);
+      expect(onlyEp2[0]).toMatchObject({ status: 'sending', payload: '{"a":1}', eventType: 'user.created', attempts: 0 });
+      const rest = await claimAll(T0, 'w2');
+      expect(rest.map((d) => d.endpointId)).toEqual([ep1.id]);
+      expect(await claimAll(T0, 'w3')).toEqual([]);
+      expect(await store.queueDepth()).toEqual({ pending: 0, sending: 2 });
+      expect(await store.releaseExpiredLeases(T0 + 29_999)).toBe(0);
+      expect(await store.releaseExpiredLeases(T0 + 30_001)).toBe(2);
+      expect((await claimAll(T0 + 30_001)).length).toBe(2);
+    });
+
+    it('records outcomes: retry, success, and a lost lease does not overwrite', async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id);
+      await send(app.id, [ep.id]);
+      const [claimed] = await claimAll(T0);
+      const failure = decideOutcome(claimed!, ep.url, { kind: 'response', statusCode: 500, headers: {}, body: 'boom', durationMs: 3 }, T0 + 10, {
+        retrySchedule: [1000],
+        random: () => 0.5,
+      });
+      await store.recordOutcomes([failure], { now: T0 + 10, disableAfterMs: 86_400_000, owner: 'w1' });
+      const [delivery] = await store.listDeliveries(app.id, claimed!.messageId);
+      expect(delivery).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: T0 + 1010 });
+      expect((await store.getEndpoint(app.id, ep.id))?.failingSince).toBe(T0 + 10);
+
+      const [retry] = await claimAll(T0 + 1010, 'w2');
+      const stale = decideOutcome(retry!, ep.url, { kind: 'error', error: 'late', durationMs: 1 }, T0 + 1011, { retrySchedule: [1000] });
+      await store.recordOutcomes([stale], { now: T0 + 1011, disableAfterMs: 86_400_000, owner: 'w1' });
+      expect((await store.listDeliveries(app.id, retry!.messageId))[0]?.status).toBe('sending');
+
+      const ok = decideOutcome(retry!, ep.url, { kind: 'response', statusCode: 204, headers: {}, body: '', durationMs: 2 }, T0 + 1012, { retrySchedule: [1000] });
+      await store.recordOutcomes([ok], { now: T0 + 1012, disableAfterMs: 86_400_000, owner: 'w2' });
+      expect((await store.listDeliveries(app.id, retry!.messageId))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+      expect((await store.getEndpoint(app.id, ep.id))?.failingSince).toBeNull();
+      const attempts = await store.listAttempts(app.id, { messageId: retry!.messageId }, { limit: 10 });
+      expect(attempts.data.map((a) => a.status)).toEqual(['success', 'failed', 'failed']);
+      expect((await store.listAttempts(app.id, { endpointId: ep.id }, { limit: 10 })).data).toHaveLength(3);
+    });
+
+    it('disables an endpoint on 410 once and fails its pending deliveries', async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id);
+      await send(app.id, [ep.id]);
+      const other = await send(app.id, [ep.id]);
+      const [first] = await store.claimDueDeliveries({ now: T0, limit: 1, leaseUntil: T0 + 1000, owner: 'w', excludeEndpoints: [] });
+      const gone = decideOutcome(first!, ep.url, { kind: 'response', statusCode: 410, headers: {}, body: '', durationMs: 1 }, T0, { retrySchedule: [1000] });
+      const effects = await store.recordOutcomes([gone], { now: T0, disableAfterMs: 1e9, owner: 'w' });
+      expect(effects.disabledEndpoints).toEqual([{ endpointId: ep.id, appId: app.id, reason: 'gone' }]);
+      expect(await store.getEndpoint(app.id, ep.id)).toMatchObject({ disabled: true, disabledReason: 'gone' });
+      const otherId = other.ok ? other.message.id : '';
+      expect((await store.listDeliveries(app.id, otherId))[0]).toMatchObject({ status: 'failed', lastError: 'endpoint disabled' });
+      expect((await store.listEnabledEndpoints(app.id)).map((e) => e.id)).toEqual([]);
+    });
+
+    it('disables an endpoint that has failed continuously for longer than the limit', async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id);
+      await send(app.id, [ep.id]);
+      const fail = async (now: number) => {
+        const [claimed] = await claimAll(now);
+        const outcome = decideOutcome(claimed!, ep.url, { kind: 'error', error: 'refused', durationMs: 1 }, now, { retrySchedule: [10, 10, 10] });
+        return store.recordOutcomes([outcome], { now, disableAfterMs: 100, owner: 'w1' });
+      };
+      expect((await fail(T0)).disabledEndpoints).toEqual([]);
+      expect((await fail(T0 + 50)).disabledEndpoints).toEqual([]);
+      expect((await fail(T0 + 120)).disabledEndpoints).toEqual([{ endpointId: ep.id, appId: app.id, reason: 'failing' }]);
+      await store.updateEndpoint(app.id, ep.id, { disabled: false }, T0 + 200);
+      expect(await store.getEndpoint(app.id, ep.id)).toMatchObject({ disabled: false, disabledReason: null, failingSince: null });
+    });
+
+    it('resends and recovers failed deliveries', async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id);
+      const late = await makeEndpoint(app.id);
+      const sent = await send(app.id, [ep.id]);
+      const msgId = sent.ok ? sent.message.id : '';
+      const [claimed] = await claimAll(T0);
+      const exhausted = decideOutcome(claimed!, ep.url, { kind: 'error', error: 'x', durationMs: 1 }, T0 + 1, { retrySchedule: [] });
+      await store.recordOutcomes([exhausted], { now: T0 + 1, disableAfterMs: 1e9, owner: 'w1' });
+      expect((await store.listDeliveries(app.id, msgId))[0]).toMatchObject({ status: 'failed', exhaustedAt: T0 + 1 });
+
+      expect(await store.recoverDeliveries(app.id, ep.id, T0 + 1, T0 + 10, T0 + 5)).toBe(0);
+      expect(await store.recoverDeliveries(app.id, ep.id, T0, T0 + 10, T0 + 5)).toBe(1);
+      const [recovered] = await claimAll(T0 + 5);
+      expect(recovered).toMatchObject({ schedulePos: 0, attempts: 1, nextTrigger: 'manual', singleShot: false });
+      const done = decideOutcome(recovered!, ep.url, { kind: 'response', statusCode: 200, headers: {}, body: '', durationMs: 1 }, T0 + 6, { retrySchedule: [] });
+      await store.recordOutcomes([done], { now: T0 + 6, disableAfterMs: 1e9, owner: 'w1' });
+      expect((await store.listAttempts(app.id, { messageId: msgId }, { limit: 5 })).data[0]).toMatchObject({ trigger: 'manual', attempt: 2, status: 'success' });
+
+      expect(await store.resendDelivery(app.id, msgId, ep.id, T0 + 7)).toBe('queued');
+      expect(await store.resendDelivery(app.id, msgId, late.id, T0 + 7)).toBe('queued');
+      const resent = await claimAll(T0 + 7);
+      expect(resent.map((d) => [d.endpointId, d.singleShot, d.nextTrigger]).sort()).toEqual(
+        [[ep.id, true, 'manual'], [late.id, true, 'manual']].sort(),
+      );
+      expect(await store.resendDelivery(app.id, msgId, ep.id, T0 + 8)).toBe('in_flight');
+    });
+
+    it('deletes an app with everything it owns', async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id);
+      await send(app.id, [ep.id]);
+      const [claimed] = await claimAll(T0);
+      const outcome = decideOutcome(claimed!, ep.url, { kind: 'response', statusCode: 200, headers: {}, body: '', durationMs: 1 }, T0, { retrySchedule: [] });
+      await store.recordOutcomes([outcome], { now: T0, disableAfterMs: 1e9, owner: 'w1' });
+      expect(await store.deleteApp(app.id)).toBe(true);
+      expect(await store.getEndpoint(app.id, ep.id)).toBeNull();
+      expect((await store.listAttempts(app.id, { endpointId: ep.id }, { limit: 10 })).data).toEqual([]);
+      expect(await store.queueDepth()).toEqual({ pending: 0, sending: 0 });
+    });
+
+    it('reserves, completes, replays and expires idempotency keys', async () => {
+      expect(await store.getIdempotent('s', 'k', T0)).toBeNull();
+      expect(await store.reserveIdempotent('s', 'k', T0 + 100, T0)).toBe(true);
+      expect(await store.reserveIdempotent('s', 'k', T0 + 100, T0)).toBe(false);
+      expect(await store.getIdempotent('s', 'k', T0)).toBe('in_progress');
+      await store.completeIdempotent('s', 'k', { statusCode: 201, body: '{"id":1}' });
+      expect(await store.getIdempotent('s', 'k', T0 + 1)).toEqual({ statusCode: 201, body: '{"id":1}' });
+      expect(await store.getIdempotent('s', 'k', T0 + 100)).toBeNull();
+      expect(await store.reserveIdempotent('s', 'k', T0 + 300, T0 + 200)).toBe(true);
+      await store.releaseIdempotent('s', 'k');
+      expect(await store.getIdempotent('s', 'k', T0 + 201)).toBeNull();
+    });
+  });
+}
