@@ -86,7 +86,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
 
 function pickHookyard(source: Source): Source {
   const out: Source = {};
-  for (const [key, value] of Object.entries(source)) if (key.startsWith('HOOKYARD_')) out[key] = value;
+  for (const [key, value] of Object.entries(source)) if (key.startsWith('HOOKYARD_') && value !== undefined) out[key] = value;
   return out;
 }
 

@@ -173,9 +173,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(rest.map((d) => d.endpointId)).toEqual([ep1.id]);
       expect(await claimAll(T0, 'w3')).toEqual([]);
       expect(await store.queueDepth()).toEqual({ pending: 0, sending: 2 });
-      expect(await store.releaseExpiredLeases(T0 + 29_999)).toBe(0);
-      expect(await store.releaseExpiredLeases(T0 + 30_001)).toBe(2);
-      expect((await claimAll(T0 + 30_001)).length).toBe(2);
+      // A lease that runs out makes the delivery due again, for any worker.
+      expect(await store.nextDueAt()).toBe(T0 + 30_000);
+      expect(await claimAll(T0 + 29_999, 'w4')).toEqual([]);
+      const retaken = await claimAll(T0 + 30_000, 'w4');
+      expect(retaken.map((d) => d.endpointId).sort()).toEqual([ep1.id, ep2.id].sort());
+      await store.releaseDeliveries(retaken, 'someone-else', T0 + 30_000);
+      expect(await store.queueDepth()).toEqual({ pending: 0, sending: 2 });
+      await store.releaseDeliveries(retaken, 'w4', T0 + 40_000);
+      expect(await store.queueDepth()).toEqual({ pending: 2, sending: 0 });
+      expect(await store.nextDueAt()).toBe(T0 + 40_000);
     });
 
     it('records outcomes: retry, success, and a lost lease does not overwrite', async () => {

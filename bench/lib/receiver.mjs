@@ -8,6 +8,10 @@ let firstAt = 0;
 let lastAt = 0;
 
 const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/count') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count, firstAt, lastAt }));
+    return;
+  }
   if (req.method === 'GET' && req.url === '/stats') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count, firstAt, lastAt, latencies }));
     return;

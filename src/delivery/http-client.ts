@@ -1,7 +1,5 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
-import { Agent, request } from 'undici';
-import { DestinationRefusedError, isForbiddenAddress } from './ssrf.js';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { checkDestinationUrl, DestinationRefusedError, guardedLookup, ipLiteral, isForbiddenAddress, PRIVATE_ADDRESS_REASON } from './ssrf.js';
 
 export interface HttpClientOptions {
   allowPrivate: boolean;
@@ -13,14 +11,22 @@ export interface HttpClientOptions {
 export interface PostResult {
   statusCode: number;
   headers: Record<string, string>;
+  /** The first maxResponseBytes of the body as UTF-8; a character cut in half becomes U+FFFD. */
   body: string;
   durationMs: number;
 }
 
+export interface PostInit {
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
 export class DeliveryTimeoutError extends Error {
   readonly code = 'timeout';
-  constructor(ms: number) {
-    super(`no complete response within ${ms} ms`);
+  constructor(ms: number, options?: { cause?: unknown }) {
+    super(`no complete response within ${ms} ms`, options);
     this.name = 'DeliveryTimeoutError';
   }
 }
@@ -33,107 +39,157 @@ export class DeliveryConnectionError extends Error {
   }
 }
 
-// Beyond this, a response body is not drained for keep-alive: the socket is dropped instead.
+const DEFAULT_MAX_RESPONSE_BYTES = 4096;
+// Up to this much of a response is read and thrown away so the socket can be reused; past it, dropping the socket is cheaper.
 const DRAIN_LIMIT = 64 * 1024;
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-/**
- * Resolves like dns.lookup, then refuses the connection when any resolved address is forbidden. net.connect connects
- * to exactly the addresses returned here, so the checked address is the connected one (no DNS rebinding window).
- */
-function guardedLookup(hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, []);
-    const refused = addresses.find((entry) => isForbiddenAddress(entry.address));
-    if (refused) return callback(new DestinationRefusedError(hostname, refused.address) as NodeJS.ErrnoException, []);
-    if (options.all) return callback(null, addresses);
-    const first = addresses[0]!;
-    callback(null, first.address, first.family);
-  });
-}
+const CONNECT_TIMEOUT_MS = 10_000;
+// setTimeout treats anything larger as 1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** The outbound client for webhook deliveries: one keep-alive pool per origin, no redirects, SSRF guard at connect. */
 export class HttpClient {
   private readonly agent: Agent;
+  private readonly allowPrivate: boolean;
+  private readonly userAgent: string | undefined;
   private readonly maxResponseBytes: number;
 
-  constructor(private readonly options: HttpClientOptions) {
-    this.maxResponseBytes = options.maxResponseBytes ?? 4096;
+  constructor(opts: HttpClientOptions) {
+    this.allowPrivate = opts.allowPrivate;
+    this.userAgent = opts.userAgent;
+    this.maxResponseBytes = Math.max(0, Math.floor(opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES));
     this.agent = new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
+      connect: makeConnector(opts.allowPrivate),
+      keepAliveTimeout: 15_000,
+      keepAliveMaxTimeout: 60_000,
+      // 1 keeps connections alive without pipelining; 0 would disable keep-alive.
       pipelining: 1,
-      connect: options.allowPrivate ? { timeout: 10_000 } : { timeout: 10_000, lookup: guardedLookup as never },
     });
   }
 
-  async post(url: string, init: { headers: Record<string, string>; body: string; timeoutMs: number; signal?: AbortSignal }): Promise<PostResult> {
+  /**
+   * One delivery attempt. Rejects with DestinationRefusedError, DeliveryTimeoutError or DeliveryConnectionError;
+   * if `init.signal` aborts, rejects with its reason instead.
+   */
+  async post(url: string, init: PostInit): Promise<PostResult> {
     const started = performance.now();
-    if (!this.options.allowPrivate) {
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host) !== 0 && isForbiddenAddress(host)) throw new DestinationRefusedError(host, host);
-    }
+    const target = this.target(url);
+    const outer = init.signal;
+    if (outer?.aborted) throw abortReason(outer);
+    if (!(init.timeoutMs > 0)) throw new RangeError('timeoutMs must be a positive number');
+
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
-    }, init.timeoutMs);
-    const onAbort = () => controller.abort();
-    init.signal?.addEventListener('abort', onAbort, { once: true });
-    if (init.signal?.aborted) controller.abort();
+      controller.abort(new DeliveryTimeoutError(init.timeoutMs));
+    }, Math.min(init.timeoutMs, MAX_TIMER_MS));
+    const onAbort = (): void => controller.abort(abortReason(outer!));
+    outer?.addEventListener('abort', onAbort, { once: true });
 
     try {
-      const headers = { ...init.headers };
-      if (this.options.userAgent && !Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent')) headers['user-agent'] = this.options.userAgent;
-      const response = await request(url, {
+      const response = await this.agent.request({
+        origin: target.origin,
+        path: target.pathname + target.search,
         method: 'POST',
-        headers,
+        headers: this.withUserAgent(init.headers),
         body: init.body,
         signal: controller.signal,
-        dispatcher: this.agent,
-        headersTimeout: init.timeoutMs,
-        bodyTimeout: init.timeoutMs,
       });
-      const kept: Buffer[] = [];
-      let keptBytes = 0;
-      let total = 0;
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (keptBytes < this.maxResponseBytes) {
-          const piece = chunk.subarray(0, this.maxResponseBytes - keptBytes);
-          kept.push(piece);
-          keptBytes += piece.length;
-        }
-        if (total > DRAIN_LIMIT) {
-          response.body.destroy();
-          break;
-        }
-      }
+      const body = await keepPrefix(response.body, this.maxResponseBytes, response.headers['content-length']);
       return {
         statusCode: response.statusCode,
         headers: flattenHeaders(response.headers),
-        body: Buffer.concat(kept).toString('utf8'),
+        body: body.toString('utf8'),
         durationMs: performance.now() - started,
       };
     } catch (err) {
+      if (err instanceof DestinationRefusedError) throw err;
       if (timedOut) throw new DeliveryTimeoutError(init.timeoutMs);
-      const refused = findInChain(err, (e) => e instanceof DestinationRefusedError);
-      if (refused) throw refused;
-      if (init.signal?.aborted) throw err;
-      const code = findInChain(err, (e) => typeof (e as { code?: unknown }).code === 'string') as { code?: string } | undefined;
-      if (code?.code === 'UND_ERR_HEADERS_TIMEOUT' || code?.code === 'UND_ERR_BODY_TIMEOUT') throw new DeliveryTimeoutError(init.timeoutMs);
-      throw new DeliveryConnectionError(`${code?.code ?? 'error'}: ${(err as Error).message}`, { cause: err });
+      if (outer?.aborted) throw abortReason(outer);
+      throw classify(err, init.timeoutMs, target.hostname);
     } finally {
       clearTimeout(timer);
-      init.signal?.removeEventListener('abort', onAbort);
+      outer?.removeEventListener('abort', onAbort);
     }
   }
 
+  /** Waits for requests in flight, then closes every pooled connection. */
   close(): Promise<void> {
     return this.agent.close();
   }
+
+  private target(url: string): URL {
+    // Host names pass the static check here on purpose: they are judged by the connect-time lookup, on the address used.
+    const verdict = checkDestinationUrl(url, true);
+    if (!verdict.ok) throw new DestinationRefusedError(hostOf(url), null, verdict.reason);
+    const parsed = verdict.url;
+    if (!this.allowPrivate) {
+      // Node never calls `lookup` for an IP literal, so literals are judged before anything is sent.
+      const literal = ipLiteral(parsed.hostname);
+      if (literal !== null && isForbiddenAddress(literal)) throw new DestinationRefusedError(literal, literal);
+    }
+    return parsed;
+  }
+
+  private withUserAgent(headers: Record<string, string>): Record<string, string> {
+    if (this.userAgent === undefined) return headers;
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === 'user-agent') return headers;
+    return { ...headers, 'user-agent': this.userAgent };
+  }
+}
+
+function makeConnector(allowPrivate: boolean): buildConnector.connector {
+  if (allowPrivate) return buildConnector({ timeout: CONNECT_TIMEOUT_MS });
+  const connect = buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup });
+  // A second line of defence for literals: whatever reaches the socket layer is judged again.
+  return (options, callback) => {
+    const literal = ipLiteral(options.hostname);
+    if (literal !== null && isForbiddenAddress(literal)) {
+      callback(new DestinationRefusedError(literal, literal, PRIVATE_ADDRESS_REASON), null);
+      return;
+    }
+    connect(options, callback);
+  };
+}
+
+/**
+ * Keeps the first `keep` bytes. The rest is drained while the total stays within DRAIN_LIMIT so the connection can be
+ * reused; a bigger body is cut off by destroying the stream (undici then drops the socket), so size never costs memory.
+ */
+function keepPrefix(body: Dispatcher.ResponseData['body'], keep: number, contentLength: string | string[] | undefined): Promise<Buffer> {
+  const declared = typeof contentLength === 'string' ? Number(contentLength) : Number.NaN;
+  const oversized = Number.isFinite(declared) && declared > DRAIN_LIMIT;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let seen = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, kept));
+    };
+    body.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (kept < keep) {
+        const piece = chunk.length <= keep - kept ? chunk : chunk.subarray(0, keep - kept);
+        chunks.push(piece);
+        kept += piece.length;
+      }
+      if (kept >= keep && (oversized || seen > DRAIN_LIMIT)) {
+        finish();
+        body.destroy();
+      }
+    });
+    body.on('end', finish);
+    // Also receives the abort error caused by our own destroy() after finish(); by then it is ignored.
+    body.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    });
+  });
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -144,9 +200,35 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
-function findInChain(err: unknown, test: (e: object) => boolean): object | undefined {
-  for (let current = err, depth = 0; current && typeof current === 'object' && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    if (test(current)) return current;
+function classify(err: unknown, timeoutMs: number, host: string): Error {
+  const code = errorCode(err);
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return new DeliveryTimeoutError(timeoutMs, { cause: err });
+  // Bad header names or values are the caller's bug, not the receiver's fault: do not disguise them.
+  if (code === 'UND_ERR_INVALID_ARG') return err as Error;
+  return new DeliveryConnectionError(`could not deliver to ${host}: ${describe(err, code)}`, { cause: err });
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describe(err: unknown, code: string | undefined): string {
+  // With autoSelectFamily every failed address is in an AggregateError whose own message is empty.
+  const first = err instanceof AggregateError ? (err.errors[0] as unknown) : undefined;
+  const message = err instanceof Error && err.message !== '' ? err.message : first instanceof Error ? first.message : '';
+  if (message === '') return code ?? 'connection failed';
+  return code !== undefined && !message.includes(code) ? `${code} ${message}` : message;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname || 'invalid url';
+  } catch {
+    return 'invalid url';
   }
-  return undefined;
 }

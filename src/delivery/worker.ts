@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { OperationalEvents } from '../domain/operational.js';
@@ -31,17 +32,21 @@ interface EndpointInfo {
 const ENDPOINT_CACHE_MS = 1_000;
 const CLAIM_BATCH = 100;
 const LEASE_MARGIN_MS = 10_000;
-const SWEEP_EVERY_MS = 5_000;
+const HOUSEKEEPING_EVERY_MS = 10 * 60_000;
+// Outcomes wait up to this long to share a transaction with others.
+const RECORD_WINDOW_MS = 5;
 
 const keyOf = (d: { messageId: string; endpointId: string }): string => `${d.messageId} ${d.endpointId}`;
 
 /**
  * Claims due deliveries from the store (the queue), sends them with bounded concurrency, and records each outcome.
- * A claim is a lease: if this process dies, the lease runs out and any worker takes the delivery again.
+ * A claim is a lease: if this process dies, the lease runs out and the delivery is due again for any worker.
  */
 export class DeliveryWorker {
   readonly owner = `wrk_${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  private readonly inFlight = new Map<string, AbortController>();
+  private readonly inFlight = new Set<string>();
+  /** Aborts every attempt still in flight when a graceful stop runs out of time. */
+  private readonly abortAll = new AbortController();
   private readonly throttle: EndpointThrottle;
   private readonly endpoints = new Map<string, EndpointInfo>();
   private readonly recorder: GroupCommit<DeliveryOutcome, undefined>;
@@ -52,6 +57,8 @@ export class DeliveryWorker {
   private sweeper: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private idleResolvers: Array<() => void> = [];
+  /** Free slots that make a claim worth its query. */
+  private readonly refillAt: number;
 
   constructor(
     private readonly store: Store,
@@ -62,7 +69,10 @@ export class DeliveryWorker {
     private readonly logger: Logger,
     private readonly options: WorkerOptions,
   ) {
+    // Every attempt in flight listens on this one signal.
+    setMaxListeners(0, this.abortAll.signal);
     this.throttle = new EndpointThrottle(options.endpointConcurrency);
+    this.refillAt = Math.max(1, Math.min(CLAIM_BATCH, Math.floor(options.concurrency / 2)));
     this.recorder = new GroupCommit(async (outcomes) => {
       const now = Date.now();
       const effects = await store.recordOutcomes(outcomes, { now, disableAfterMs: options.endpointDisableAfterMs, owner: this.owner });
@@ -71,14 +81,13 @@ export class DeliveryWorker {
         void this.operational.emit('endpoint.disabled', { appId: disabled.appId, endpointId: disabled.endpointId, reason: disabled.reason });
       }
       return outcomes.map(() => undefined);
-    }, 128);
+    }, 256, RECORD_WINDOW_MS);
   }
 
   start(): void {
     this.unsubscribe = this.signal.subscribe(() => this.kick());
-    this.sweeper = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
+    this.sweeper = setInterval(() => void this.housekeeping(), HOUSEKEEPING_EVERY_MS);
     this.sweeper.unref();
-    void this.sweep();
     this.kick();
   }
 
@@ -91,7 +100,7 @@ export class DeliveryWorker {
     const drained = this.whenIdle();
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     if ((await Promise.race([drained, timeout])) === 'timeout') {
-      for (const controller of this.inFlight.values()) controller.abort();
+      this.abortAll.abort();
       await drained;
     }
     await this.recorder.drain();
@@ -112,36 +121,45 @@ export class DeliveryWorker {
 
   private async pump(): Promise<void> {
     this.pumping = true;
-    let claimedNothing = false;
+    let drained = false;
     try {
       do {
         this.again = false;
-        while (!this.stopping && this.inFlight.size < this.options.concurrency) {
+        // Claim in batches: refilling one freed slot at a time would cost a claim query per attempt.
+        while (!this.stopping && this.freeSlots() > 0 && (this.freeSlots() >= this.refillAt || this.inFlight.size === 0)) {
           const now = Date.now();
+          const limit = Math.min(CLAIM_BATCH, this.freeSlots());
           const claimed = await this.store.claimDueDeliveries({
             now,
-            limit: Math.min(CLAIM_BATCH, this.options.concurrency - this.inFlight.size),
+            limit,
             leaseUntil: now + this.options.deliveryTimeoutMs + LEASE_MARGIN_MS,
             owner: this.owner,
             excludeEndpoints: this.throttle.saturated(now),
           });
-          claimedNothing = claimed.length === 0;
-          if (claimedNothing) break;
-          await this.dispatch(claimed, now);
+          if (claimed.length > 0) await this.dispatch(claimed, now);
+          if (claimed.length < limit) {
+            drained = true;
+            break;
+          }
         }
       } while (this.again && !this.stopping);
     } catch (err) {
       this.logger.error({ err }, 'delivery worker could not claim work');
-      claimedNothing = true;
+      drained = true;
     } finally {
       this.pumping = false;
     }
-    await this.scheduleNext(claimedNothing);
+    // While attempts are in flight, their completions pump again; a timer is needed only once the queue ran dry.
+    if (drained || this.inFlight.size === 0) await this.scheduleNext(drained);
+  }
+
+  private freeSlots(): number {
+    return this.options.concurrency - this.inFlight.size;
   }
 
   private async scheduleNext(claimedNothing: boolean): Promise<void> {
     clearTimeout(this.timer);
-    if (this.stopping || this.inFlight.size >= this.options.concurrency) return;
+    if (this.stopping) return;
     const idle = this.options.idlePollMs ?? 500;
     let delay = idle;
     try {
@@ -171,7 +189,7 @@ export class DeliveryWorker {
       this.send(delivery, info);
     }
     // Throttled endpoints are skipped by the next claims until they can take another attempt.
-    if (throttled.length > 0) await this.store.releaseDeliveries(throttled, this.owner);
+    if (throttled.length > 0) await this.store.releaseDeliveries(throttled, this.owner, now);
     if (longer.length > 0) {
       const maxTimeout = Math.max(...longer.map((d) => this.endpoints.get(d.endpointId)?.endpoint.timeoutMs ?? 0));
       await this.store.extendLeases(longer, this.owner, now + maxTimeout + LEASE_MARGIN_MS);
@@ -179,20 +197,22 @@ export class DeliveryWorker {
   }
 
   private send(delivery: ClaimedDelivery, info: EndpointInfo): void {
-    const key = keyOf(delivery);
-    const controller = new AbortController();
-    this.inFlight.set(key, controller);
-    void this.attempt(delivery, info, controller)
-      .catch((err) => this.logger.error({ err, messageId: delivery.messageId, endpointId: delivery.endpointId }, 'could not record attempt'))
-      .finally(() => {
-        this.inFlight.delete(key);
-        this.throttle.finish(delivery.endpointId);
-        if (this.inFlight.size === 0) for (const resolve of this.idleResolvers.splice(0)) resolve();
-        this.kick();
-      });
+    this.inFlight.add(keyOf(delivery));
+    // The slot is freed once the HTTP exchange is over; the outcome is written with the next batch. Until then the
+    // delivery stays `sending`, so nobody claims it twice.
+    void this.attempt(delivery, info)
+      .catch((err) => this.logger.error({ err, messageId: delivery.messageId, endpointId: delivery.endpointId }, 'attempt failed unexpectedly'))
+      .finally(() => this.settled(delivery));
   }
 
-  private async attempt(delivery: ClaimedDelivery, info: EndpointInfo, controller: AbortController): Promise<void> {
+  private settled(delivery: ClaimedDelivery): void {
+    this.inFlight.delete(keyOf(delivery));
+    this.throttle.finish(delivery.endpointId);
+    if (this.inFlight.size === 0) for (const resolve of this.idleResolvers.splice(0)) resolve();
+    this.kick();
+  }
+
+  private async attempt(delivery: ClaimedDelivery, info: EndpointInfo): Promise<void> {
     const { endpoint, secrets } = info;
     const started = Date.now();
     const body = delivery.payload;
@@ -213,29 +233,33 @@ export class DeliveryWorker {
         headers,
         body,
         timeoutMs: endpoint.timeoutMs ?? this.options.deliveryTimeoutMs,
-        signal: controller.signal,
+        signal: this.abortAll.signal,
       });
       result = { kind: 'response', ...response };
     } catch (err) {
-      if (controller.signal.aborted && this.stopping) {
+      if (this.abortAll.signal.aborted) {
         // Shutting down: give the delivery back untouched rather than count an attempt we cut short.
-        await this.store.releaseDeliveries([delivery], this.owner);
+        await this.store.releaseDeliveries([delivery], this.owner, Date.now());
         return;
       }
       result = { kind: 'error', error: describeError(err), durationMs: Date.now() - started };
     }
 
     const outcome = decideOutcome(delivery, endpoint.url, result, Date.now(), { retrySchedule: this.options.retrySchedule });
-    await this.recorder.submit(outcome);
-
     this.metrics.attempts.inc({ outcome: outcome.attempt.status });
     this.metrics.attemptDuration.observe(result.durationMs / 1000);
-    if (outcome.next.status === 'succeeded') {
-      this.metrics.deliveryLatency.observe((Date.now() - delivery.messageCreatedAt) / 1000);
-      if (delivery.exhaustedAt !== null) void this.operational.emit('message.attempt.recovered', attemptEvent(delivery, outcome));
-    } else if (outcome.next.exhaustedAt !== null && delivery.exhaustedAt === null) {
-      void this.operational.emit('message.attempt.exhausted', attemptEvent(delivery, outcome));
-    }
+    void this.recorder.submit(outcome).then(
+      () => {
+        if (outcome.next.status === 'succeeded') {
+          this.metrics.deliveryLatency.observe((Date.now() - delivery.messageCreatedAt) / 1000);
+          if (delivery.exhaustedAt !== null) void this.operational.emit('message.attempt.recovered', attemptEvent(delivery, outcome));
+        } else if (outcome.next.exhaustedAt !== null && delivery.exhaustedAt === null) {
+          void this.operational.emit('message.attempt.exhausted', attemptEvent(delivery, outcome));
+        }
+      },
+      // The delivery stays leased; when the lease runs out it is attempted again.
+      (err: unknown) => this.logger.error({ err, messageId: delivery.messageId }, 'could not record attempt'),
+    );
   }
 
   private async loadEndpoints(ids: string[], now: number): Promise<void> {
@@ -250,15 +274,11 @@ export class DeliveryWorker {
     }
   }
 
-  private async sweep(): Promise<void> {
+  private async housekeeping(): Promise<void> {
     try {
-      const released = await this.store.releaseExpiredLeases(Date.now());
-      if (released > 0) {
-        this.logger.warn({ released }, 'released deliveries whose worker lease expired');
-        this.kick();
-      }
+      await this.store.purgeExpired(Date.now());
     } catch (err) {
-      this.logger.error({ err }, 'lease sweep failed');
+      this.logger.error({ err }, 'housekeeping failed');
     }
   }
 

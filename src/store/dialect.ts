@@ -6,8 +6,9 @@ export interface SqlDialect {
   inList(column: string, param: number): string;
   listParam(values: readonly string[]): unknown;
   /**
-   * Claims due deliveries. Params: $1 lease_until, $2 owner, $3 now, $4 excluded endpoint ids (listParam), $5 limit.
-   * Returns the claimed delivery rows.
+   * Claims due deliveries: pending ones whose time has come and sending ones whose lease expired. Sets them
+   * 'sending' with next_attempt_at = the lease's end. Params: $1 lease end, $2 owner, $3 now, $4 excluded endpoint
+   * ids (listParam), $5 limit. Returns the claimed rows.
    */
   readonly claimDeliveriesSql: string;
   runScript(tx: SqlExecutor, sql: string): Promise<void>;

@@ -7,9 +7,14 @@ export class GroupCommit<In, Out> {
   private scheduled = false;
   private running: Promise<void> = Promise.resolve();
 
+  /**
+   * `windowMs` = 0 flushes at the end of the current turn of the event loop; a few ms gathers larger batches from
+   * writers that finish at slightly different times (attempt outcomes), at that cost in latency.
+   */
   constructor(
     private readonly flush: (items: In[]) => Promise<Out[]>,
     private readonly maxBatch = 256,
+    private readonly windowMs = 0,
   ) {}
 
   submit(item: In): Promise<Out> {
@@ -18,7 +23,8 @@ export class GroupCommit<In, Out> {
       if (this.pending.length >= this.maxBatch) this.kick();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.kick());
+        if (this.windowMs > 0) setTimeout(() => this.kick(), this.windowMs);
+        else setImmediate(() => this.kick());
       }
     });
   }

@@ -7,7 +7,12 @@ export interface SqlExecutor {
   all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs a statement and returns the number of rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * `durable: false` lets the commit skip the wait for stable storage (SQLite synchronous=NORMAL, PostgreSQL
+   * synchronous_commit=off). Only for writes whose loss in a power cut is harmless: a lost claim or attempt record
+   * means a delivery is attempted again, which at-least-once delivery allows. Never for what a 2xx acknowledges.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: { durable?: boolean }): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -202,7 +202,10 @@ export interface Store {
   listMessages(appId: string, filter: MessageFilter, page: PageQuery): Promise<Page<Message>>;
   listDeliveries(appId: string, messageId: string): Promise<Delivery[]>;
 
-  /** Marks up to `limit` due pending deliveries as sending, leased to `owner` until `leaseUntil`. */
+  /**
+   * Marks up to `limit` due deliveries as sending, leased to `owner` until `leaseUntil` (their next_attempt_at).
+   * Due = pending and its time has come, or sending and its lease ran out (its worker died).
+   */
   claimDueDeliveries(opts: {
     now: number;
     limit: number;
@@ -210,14 +213,12 @@ export interface Store {
     owner: string;
     excludeEndpoints: readonly string[];
   }): Promise<ClaimedDelivery[]>;
-  /** When the next pending delivery becomes due, or null when none is pending. */
+  /** When the next delivery becomes due (or a lease expires), or null when the queue is empty. */
   nextDueAt(): Promise<number | null>;
-  /** Gives claimed deliveries back without an attempt (shutdown, or throttled endpoint). */
-  releaseDeliveries(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, nextAttemptAt?: number): Promise<void>;
+  /** Gives claimed deliveries back without an attempt (shutdown, or throttled endpoint), due at `nextAttemptAt`. */
+  releaseDeliveries(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, nextAttemptAt: number): Promise<void>;
   /** Extends the lease of claimed deliveries (endpoints whose timeout is longer than the default lease covers). */
   extendLeases(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, leaseUntil: number): Promise<void>;
-  /** Returns deliveries whose lease ran out (their worker died) to pending. */
-  releaseExpiredLeases(now: number): Promise<number>;
   /** `owner` guards against recording over a delivery whose lease expired and was taken by another worker. */
   recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects>;
   /** Queues one manual attempt now; creates the delivery row when the endpoint never had one. */

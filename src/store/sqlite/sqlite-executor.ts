@@ -29,12 +29,14 @@ export class SqliteExecutor implements SqlExecutor {
   private locked = false;
   private readonly waiters: Array<() => void> = [];
   private savepoints = 0;
+  private readonly synchronous: 'full' | 'normal';
 
   constructor(options: SqliteOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.synchronous = options.synchronous ?? 'full';
+    this.db.pragma(`synchronous = ${this.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
   }
@@ -57,11 +59,14 @@ export class SqliteExecutor implements SqlExecutor {
     }
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     await this.acquire();
+    const relax = options.durable === false && this.synchronous === 'full';
     try {
+      if (relax) this.db.pragma('synchronous = NORMAL');
       return await this.runTransaction(fn, 'BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK');
     } finally {
+      if (relax) this.db.pragma('synchronous = FULL');
       this.release();
     }
   }

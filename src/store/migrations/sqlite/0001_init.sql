@@ -67,6 +67,8 @@ CREATE UNIQUE INDEX messages_app_event_id ON messages(app_id, event_id) WHERE ev
 CREATE INDEX messages_app ON messages(app_id, id);
 
 -- The outbound queue: one row per (message, endpoint). status: pending | sending | succeeded | failed.
+-- A claim works like a visibility timeout: it sets status 'sending' and moves next_attempt_at to the end of the lease,
+-- so a delivery whose worker died becomes due again by itself, through the same index, with no sweeper.
 CREATE TABLE deliveries (
   message_id      TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
   endpoint_id     TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
@@ -77,17 +79,15 @@ CREATE TABLE deliveries (
   next_attempt_at INTEGER,
   next_trigger    TEXT NOT NULL DEFAULT 'scheduled',
   single_shot     INTEGER NOT NULL DEFAULT 0,
-  lease_until     INTEGER,
   lease_owner     TEXT,
   exhausted_at    INTEGER,
   last_error      TEXT,
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL,
   PRIMARY KEY (message_id, endpoint_id)
-);
-CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
-CREATE INDEX deliveries_leased ON deliveries(lease_until) WHERE status = 'sending';
-CREATE INDEX deliveries_endpoint_status ON deliveries(endpoint_id, status);
+) WITHOUT ROWID;
+CREATE INDEX deliveries_queue ON deliveries(next_attempt_at) WHERE status IN ('pending', 'sending');
+CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id);
 
 -- Append-only log of HTTP tries.
 CREATE TABLE attempts (
