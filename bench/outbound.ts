@@ -15,12 +15,15 @@ import { printTable, saveResult, startProcess, stopProcess, summarize } from './
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '50' },
     synchronous: { type: 'string', default: 'full' },
   },
 });
 const MESSAGES = Number(values.messages);
 const CONCURRENCY = Number(values.concurrency);
+// Every system first handles WARMUP requests that are not measured, so that each is compared with a warm JIT.
+const WARMUP = Number(values.warmup);
 const TOKEN = 'bench-admin-token-0123456789';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PAYLOAD_FILL = 'x'.repeat(600); // ~1 KB bodies, a typical event
@@ -43,10 +46,10 @@ async function receiverStats(url: string): Promise<Stats> {
   return (await (await fetch(`${url}/stats`)).json()) as Stats;
 }
 
-async function waitForCount(url: string, count: number, timeoutMs: number): Promise<Stats> {
+async function waitForCount(url: string, count: number, timeoutMs: number): Promise<{ count: number; lastAt: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const stats = await receiverStats(url);
+    const stats = (await (await fetch(`${url}/count`)).json()) as { count: number; lastAt: number };
     if (stats.count >= count) return stats;
     if (Date.now() > deadline) throw new Error(`receiver saw ${stats.count} of ${count} in time`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -54,14 +57,16 @@ async function waitForCount(url: string, count: number, timeoutMs: number): Prom
 }
 
 async function rawUndici(receiverUrl: string) {
-  await fetch(`${receiverUrl}/reset`, { method: 'POST' });
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 });
-  const started = Date.now();
-  await runPool(MESSAGES, CONCURRENCY, async (i) => {
+  const post = async (i: number) => {
     const body = JSON.stringify({ i, t0: Date.now(), fill: PAYLOAD_FILL });
     const res = await request(`${receiverUrl}/hook`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
     await res.body.dump();
-  });
+  };
+  await runPool(WARMUP, CONCURRENCY, post);
+  await fetch(`${receiverUrl}/reset`, { method: 'POST' });
+  const started = Date.now();
+  await runPool(MESSAGES, CONCURRENCY, post);
   const elapsed = Date.now() - started;
   const stats = await receiverStats(receiverUrl);
   await agent.close();
@@ -97,9 +102,9 @@ async function api(url: string, agent: Agent, path: string, body: unknown): Prom
   return JSON.parse(text);
 }
 
-async function sendMessages(url: string, agent: Agent, appId: string): Promise<number> {
+async function sendMessages(url: string, agent: Agent, appId: string, count = MESSAGES): Promise<number> {
   const started = Date.now();
-  await runPool(MESSAGES, CONCURRENCY, async (i) => {
+  await runPool(count, CONCURRENCY, async (i) => {
     await api(url, agent, `/api/v1/apps/${appId}/messages`, { eventType: 'bench.event', payload: { i, t0: Date.now(), fill: PAYLOAD_FILL } });
   });
   return Date.now() - started;
@@ -114,9 +119,13 @@ async function hookyardEndToEnd(receiverUrl: string) {
   try {
     const app = await api(server.url, agent, '/api/v1/apps', { name: 'bench' });
     await api(server.url, agent, `/api/v1/apps/${app.id}/endpoints`, { url: `${receiverUrl}/hook` });
+    await sendMessages(server.url, agent, app.id, WARMUP);
+    await waitForCount(receiverUrl, WARMUP, 300_000);
+    await fetch(`${receiverUrl}/reset`, { method: 'POST' });
     const started = Date.now();
     const acceptMs = await sendMessages(server.url, agent, app.id);
-    const stats = await waitForCount(receiverUrl, MESSAGES, 300_000);
+    await waitForCount(receiverUrl, MESSAGES, 300_000);
+    const stats = await receiverStats(receiverUrl);
     const elapsed = stats.lastAt - started;
     return { rate: (MESSAGES * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (MESSAGES * 1000) / acceptMs };
   } finally {
@@ -135,13 +144,15 @@ async function hookyardDrain(receiverUrl: string) {
     const apiNode = await startHookyard(dir, 'api');
     const app = await api(apiNode.url, agent, '/api/v1/apps', { name: 'bench' });
     await api(apiNode.url, agent, `/api/v1/apps/${app.id}/endpoints`, { url: `${receiverUrl}/hook` });
-    await sendMessages(apiNode.url, agent, app.id);
+    await sendMessages(apiNode.url, agent, app.id, WARMUP + MESSAGES);
     await stopProcess(apiNode.child);
-    const started = Date.now();
     const worker = await startHookyard(dir, 'worker');
-    const stats = await waitForCount(receiverUrl, MESSAGES, 300_000);
+    // The first WARMUP deliveries warm the worker up; the rate is measured over the next MESSAGES.
+    const warm = await waitForCount(receiverUrl, WARMUP, 300_000);
+    const done = await waitForCount(receiverUrl, WARMUP + MESSAGES, 300_000);
     await stopProcess(worker.child);
-    return { rate: (MESSAGES * 1000) / (stats.lastAt - started), elapsed: stats.lastAt - started };
+    const elapsed = done.lastAt - warm.lastAt;
+    return { rate: ((done.count - warm.count) * 1000) / elapsed, elapsed };
   } finally {
     await agent.close();
     rmSync(dir, { recursive: true, force: true });
@@ -152,7 +163,7 @@ async function main(): Promise<void> {
   const { child: receiver, match } = await startProcess(process.execPath, [join(ROOT, 'bench/lib/receiver.mjs')], { PATH: process.env.PATH }, /listening (\d+)/);
   const receiverUrl = `http://127.0.0.1:${match[1]}`;
   try {
-    console.log(`outbound benchmark: ${MESSAGES} messages, concurrency ${CONCURRENCY}, ~1 KB payloads, SQLite synchronous=${values.synchronous}`);
+    console.log(`outbound benchmark: ${MESSAGES} messages measured after ${WARMUP} of warm-up, concurrency ${CONCURRENCY}, ~1 KB payloads, SQLite synchronous=${values.synchronous}`);
     const raw = await rawUndici(receiverUrl);
     const e2e = await hookyardEndToEnd(receiverUrl);
     const drain = await hookyardDrain(receiverUrl);
@@ -163,7 +174,7 @@ async function main(): Promise<void> {
     ];
     printTable('Outbound delivery (latency = handed over → received)', rows);
     console.log(`\nHookyard API acceptance during the end-to-end run: ${Math.round(e2e.acceptRate)} messages/s`);
-    const file = saveResult('outbound', { date: new Date().toISOString(), messages: MESSAGES, concurrency: CONCURRENCY, synchronous: values.synchronous, raw, e2e, drain });
+    const file = saveResult('outbound', { date: new Date().toISOString(), messages: MESSAGES, warmup: WARMUP, concurrency: CONCURRENCY, synchronous: values.synchronous, raw, e2e, drain });
     console.log(`saved ${file}`);
   } finally {
     await stopProcess(receiver);

@@ -19,10 +19,13 @@ import { VERSION } from './version.js';
 export async function buildServer(services: Services, options: { api?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
     bodyLimit: services.config.maxBodyBytes,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false } },
+  });
+  // Per-request "incoming/completed" lines would flood the log at webhook rates: routes log warnings and errors only.
+  app.addHook('onRoute', (route) => {
+    if (!route.logLevel) route.logLevel = 'warn';
   });
   app.setValidatorCompiler(schemaCompiler());
   registerErrorHandler(app);

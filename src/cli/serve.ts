@@ -15,14 +15,13 @@ export async function serveCommand(overrides: Record<string, string | undefined>
   }
 
   const hookyard = await startHookyard(config);
-  process.stdout.write(`\nHookyard ${config.role === 'all' ? '' : `(${config.role}) `}listening on ${hookyard.url}\n`);
-  if (config.role !== 'worker') process.stdout.write(`  API reference: ${hookyard.url}/docs\n`);
+  let banner = `\nHookyard ${config.role === 'all' ? '' : `(${config.role}) `}listening on ${hookyard.url}\n`;
+  if (config.role !== 'worker') banner += `  API reference: ${hookyard.url}/docs\n`;
   if (hookyard.generatedAdminToken !== null) {
     // Shown once: only its hash is stored.
-    process.stdout.write(
+    banner +=
       `\n  Admin token (shown once, store it now):\n    ${hookyard.generatedAdminToken}\n` +
-        `  Use it as: Authorization: Bearer <token>, or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n`,
-    );
+      `  Use it as: Authorization: Bearer <token>, or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n`;
   }
 
   let stopping = false;
@@ -40,4 +39,6 @@ export async function serveCommand(overrides: Record<string, string | undefined>
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Printed last, in one write: whoever waits for this line can rely on the whole banner and the signal handlers.
+  process.stdout.write(banner);
 }
