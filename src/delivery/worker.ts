@@ -54,7 +54,7 @@ export class DeliveryWorker {
   private again = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
-  private sweeper: NodeJS.Timeout | undefined;
+  private housekeeper: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private idleResolvers: Array<() => void> = [];
   /** Free slots that make a claim worth its query. */
@@ -86,8 +86,8 @@ export class DeliveryWorker {
 
   start(): void {
     this.unsubscribe = this.signal.subscribe(() => this.kick());
-    this.sweeper = setInterval(() => void this.housekeeping(), HOUSEKEEPING_EVERY_MS);
-    this.sweeper.unref();
+    this.housekeeper = setInterval(() => void this.housekeeping(), HOUSEKEEPING_EVERY_MS);
+    this.housekeeper.unref();
     this.kick();
   }
 
@@ -96,7 +96,7 @@ export class DeliveryWorker {
     this.stopping = true;
     this.unsubscribe?.();
     clearTimeout(this.timer);
-    clearInterval(this.sweeper);
+    clearInterval(this.housekeeper);
     const drained = this.whenIdle();
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     if ((await Promise.race([drained, timeout])) === 'timeout') {

@@ -325,6 +325,7 @@ export class SqlStore implements Store {
       const byId = new Map(messages.map((row) => [String(row.id), row]));
       return claimed.flatMap((row) => {
         const message = byId.get(String(row.message_id));
+        // A message deleted with its app between claim and read has nothing left to deliver.
         if (!message) return [];
         return [{ ...toDelivery(row), eventType: String(message.event_type), payload: String(message.payload), messageCreatedAt: Number(message.created_at) }];
       });
