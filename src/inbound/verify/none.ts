@@ -1,0 +1,7 @@
+import type { VerificationPreset } from './preset.js';
+
+export const nonePreset: VerificationPreset = {
+  type: 'none',
+  validate: () => undefined,
+  verify: () => ({ ok: true }),
+};
