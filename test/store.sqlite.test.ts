@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { openStore } from '../src/store/open-store.js';
 import { runStoreContract } from './store.contract.js';
+import { runInboundStoreContract } from './store-inbound.contract.js';
 
 const box = SecretBox.fromKey('0'.repeat(64));
 
@@ -17,6 +18,7 @@ async function fileStore() {
 }
 
 runStoreContract('sqlite', fileStore);
+runInboundStoreContract('sqlite', fileStore);
 
 describe('sqlite store specifics', () => {
   it('keeps endpoint secrets encrypted at rest', async () => {
@@ -49,7 +51,7 @@ describe('sqlite store specifics', () => {
     const raw = new Database(path, { readonly: true });
     const versions = raw.prepare('SELECT version FROM hookyard_migrations').all();
     raw.close();
-    expect(versions).toEqual([{ version: 1 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
     await cleanup().catch(() => undefined);
   });
 });

@@ -19,5 +19,14 @@ export interface SqlDialect {
    * with their message's `event_type`, `payload` and `message_created_at`.
    */
   claimDeliveries(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<Record<string, unknown>>>;
+  /**
+   * Claims due inbound processing jobs (pending, or running with an expired lease) like deliveries; returns the
+   * request rows with the job's new attempt count as `job_attempts`.
+   */
+  claimJobs(tx: SqlExecutor, claim: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<Array<Record<string, unknown>>>;
+  /** A predicate: the JSON document in `column` has, at the path in param `$pathParam`, the JSON value in `$valueParam`. */
+  jsonFieldEquals(column: string, pathParam: number, valueParam: number): string;
+  /** The parameter value for a path of field names (validated: letters, digits, _ $ -). */
+  jsonPathParam(path: readonly string[]): unknown;
   runScript(tx: SqlExecutor, sql: string): Promise<void>;
 }

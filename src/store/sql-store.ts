@@ -3,6 +3,8 @@ import { HookyardError } from '../errors.js';
 import type { SqlDialect } from './dialect.js';
 import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
 import { toApiKey, toApp, toAttempt, toDelivery, toEndpoint, toEventType, toMessage } from './rows.js';
+import { keysetPage } from './keyset.js';
+import { SqlInboundStore } from './sql-inbound-store.js';
 import { one, type SqlExecutor } from './sql.js';
 import type {
   ApiKey, App, Attempt, ClaimedDelivery, Delivery, DeliveryOutcome, Endpoint, EndpointPatch, EventType,
@@ -33,7 +35,31 @@ export class SqlStore implements Store {
     private readonly box: SecretBox,
   ) {
     this.dialect = exec.dialect;
+    this.inbound = new SqlInboundStore(exec, sql, box);
   }
+
+  // ---- inbound (sources, requests, jobs, documents): see SqlInboundStore
+
+  private readonly inbound: SqlInboundStore;
+  readonly createSource: Store['createSource'] = (source) => this.inbound.createSource(source);
+  readonly getSource: Store['getSource'] = (idOrName) => this.inbound.getSource(idOrName);
+  readonly listSources: Store['listSources'] = (page) => this.inbound.listSources(page);
+  readonly updateSource: Store['updateSource'] = (id, patch, now) => this.inbound.updateSource(id, patch, now);
+  readonly deleteSource: Store['deleteSource'] = (id) => this.inbound.deleteSource(id);
+  readonly insertRequests: Store['insertRequests'] = (items) => this.inbound.insertRequests(items);
+  readonly getRequest: Store['getRequest'] = (sourceId, id) => this.inbound.getRequest(sourceId, id);
+  readonly listRequests: Store['listRequests'] = (sourceId, filter, page) => this.inbound.listRequests(sourceId, filter, page);
+  readonly listRequestsSince: Store['listRequestsSince'] = (sourceId, afterId, limit) => this.inbound.listRequestsSince(sourceId, afterId, limit);
+  readonly claimJobs: Store['claimJobs'] = (opts) => this.inbound.claimJobs(opts);
+  readonly finishJob: Store['finishJob'] = (requestId, result, owner) => this.inbound.finishJob(requestId, result, owner);
+  readonly requeueRequest: Store['requeueRequest'] = (sourceId, requestId, now) => this.inbound.requeueRequest(sourceId, requestId, now);
+  readonly nextJobDueAt: Store['nextJobDueAt'] = () => this.inbound.nextJobDueAt();
+  readonly jobDepth: Store['jobDepth'] = () => this.inbound.jobDepth();
+  readonly purgeRequests: Store['purgeRequests'] = (opts) => this.inbound.purgeRequests(opts);
+  readonly insertDocument: Store['insertDocument'] = (collection, document) => this.inbound.insertDocument(collection, document);
+  readonly findDocuments: Store['findDocuments'] = (collection, filter, limit) => this.inbound.findDocuments(collection, filter, limit);
+  readonly updateDocuments: Store['updateDocuments'] = (collection, filter, patch, now) => this.inbound.updateDocuments(collection, filter, patch, now);
+  readonly deleteDocuments: Store['deleteDocuments'] = (collection, filter) => this.inbound.deleteDocuments(collection, filter);
 
   async ping(): Promise<void> {
     await this.exec.all('SELECT 1 AS ok');
@@ -448,19 +474,15 @@ export class SqlStore implements Store {
   }
 
   /** Keyset pagination: `$1` is the cursor bound, `$2` the limit (+1 to learn whether more follow), extra params from `$3`. */
-  private async page<T>(
+  private page<T>(
     sql: string,
     params: unknown[],
     page: PageQuery,
     map: (row: Row) => T,
     order: 'asc' | 'desc',
-    keyOf: (item: T) => string = (item) => (item as { id: string }).id,
+    keyOf?: (item: T) => string,
   ): Promise<Page<T>> {
-    const bound = page.after ?? (order === 'asc' ? '' : '\uffff');
-    const rows = await this.exec.all<Row>(sql, [bound, page.limit + 1, ...params]);
-    const data = rows.slice(0, page.limit).map(map);
-    const last = data[data.length - 1];
-    return { data, next: rows.length > page.limit && last !== undefined ? keyOf(last) : null };
+    return keysetPage(this.exec, sql, params, page, map, order, keyOf);
   }
 }
 

@@ -157,6 +157,111 @@ export interface IdempotentResponse {
   body: string;
 }
 
+// ---- inbound
+
+export interface SourceVerification {
+  type: string;
+  secret?: string;
+  secrets?: string[];
+  toleranceSeconds?: number;
+  [field: string]: unknown;
+}
+
+export interface SourceResponse {
+  mode: 'async' | 'sync';
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export type ForwardTarget = { url: string } | { app: string; eventType: string };
+
+export interface Source {
+  id: string;
+  name: string;
+  description: string;
+  /** Upper-case HTTP methods the receiving URL answers. */
+  methods: string[];
+  verification: SourceVerification | null;
+  ipAllowlist: string[] | null;
+  dedup: { header?: string; jsonPath?: string } | null;
+  response: SourceResponse | null;
+  /** Handler file name (without extension); null = the file named after the source, when there is one. */
+  handler: string | null;
+  forward: ForwardTarget[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SourcePatch = Partial<Pick<Source, 'name' | 'description' | 'methods' | 'verification' | 'ipAllowlist' | 'dedup' | 'response' | 'handler' | 'forward'>>;
+
+export type RequestStatus = 'accepted' | 'rejected' | 'duplicate';
+export type ProcessingStatus = 'none' | 'pending' | 'running' | 'succeeded' | 'failed';
+
+export interface ProcessingResult {
+  status: ProcessingStatus;
+  /** What the handler returned (JSON), or null. */
+  output: unknown;
+  error: string | null;
+  durationMs: number | null;
+  finishedAt: number | null;
+}
+
+/** One request to a source, byte-exact, with what Hookyard decided and what processing made of it. */
+export interface InboundRecord {
+  id: string;
+  sourceId: string;
+  method: string;
+  /** The path after the source's name ('' for the bare receiving URL). */
+  path: string;
+  /** The raw query string, without '?'. */
+  query: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  receivedAt: number;
+  status: RequestStatus;
+  /** The HTTP status Hookyard answered (or will answer) with. */
+  responseStatus: number;
+  verified: boolean | null;
+  /** Why a request was rejected; never a secret or an expected signature. */
+  reason: string | null;
+  dedupKey: string | null;
+  duplicateOf: string | null;
+  processing: ProcessingResult;
+}
+
+export interface NewInboundRequest {
+  record: InboundRecord;
+  /** Queue processing: 'pending' for the processor, or 'running' leased to `leaseOwner` (sync mode runs it inline). */
+  job: null | { status: 'pending' } | { status: 'running'; leaseOwner: string; leaseUntil: number };
+}
+
+/** Where an inserted request ended up: itself, or the earlier request with the same dedup key. */
+export interface InsertRequestResult {
+  id: string;
+  duplicateOf: string | null;
+}
+
+export interface ClaimedJob {
+  request: InboundRecord;
+  /** Claims before this one (a job claimed again after its worker died has attempts > 0). */
+  attempts: number;
+}
+
+export interface RequestFilter {
+  status?: RequestStatus | undefined;
+}
+
+export interface StoredDocument {
+  id: string;
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Equality on top-level or dotted fields of a document; `_id` matches the document's id. */
+export type DocumentFilter = Record<string, unknown>;
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   ping(): Promise<void>;
@@ -236,4 +341,38 @@ export interface Store {
   completeIdempotent(scope: string, key: string, response: IdempotentResponse): Promise<void>;
   releaseIdempotent(scope: string, key: string): Promise<void>;
   purgeExpired(now: number): Promise<void>;
+
+  createSource(source: Source): Promise<Source>;
+  /** By id or name. */
+  getSource(idOrName: string): Promise<Source | null>;
+  listSources(page: PageQuery): Promise<Page<Source>>;
+  updateSource(id: string, patch: SourcePatch, now: number): Promise<Source | null>;
+  /** Deletes the source with its requests and jobs. */
+  deleteSource(id: string): Promise<boolean>;
+
+  /**
+   * Commits a batch of requests (and their jobs) in one transaction. A request whose dedup key an earlier accepted
+   * request of the source holds is stored as a duplicate of it, without a job.
+   */
+  insertRequests(items: readonly NewInboundRequest[]): Promise<InsertRequestResult[]>;
+  getRequest(sourceId: string, id: string): Promise<InboundRecord | null>;
+  listRequests(sourceId: string, filter: RequestFilter, page: PageQuery): Promise<Page<InboundRecord>>;
+  /** Requests of any source received after `afterId`, oldest first (the live stream's catch-up). */
+  listRequestsSince(sourceId: string, afterId: string, limit: number): Promise<InboundRecord[]>;
+  /** Claims due processing jobs: pending ones, and running ones whose lease ran out. */
+  claimJobs(opts: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<ClaimedJob[]>;
+  /** Records the processing result on the request and removes its job (only while `owner` holds the lease, when given). */
+  finishJob(requestId: string, result: ProcessingResult, owner: string | null): Promise<boolean>;
+  /** Queues processing again (replay); false when the request does not exist in that source. */
+  requeueRequest(sourceId: string, requestId: string, now: number): Promise<boolean>;
+  nextJobDueAt(): Promise<number | null>;
+  jobDepth(): Promise<{ pending: number; running: number }>;
+  /** Deletes requests received before `before`, and each source's oldest beyond `maxPerSource`. Returns the count. */
+  purgeRequests(opts: { before: number; maxPerSource: number }): Promise<number>;
+
+  insertDocument(collection: string, document: StoredDocument): Promise<void>;
+  findDocuments(collection: string, filter: DocumentFilter, limit: number): Promise<StoredDocument[]>;
+  /** Merges `patch` into the top level of every matching document. Returns how many changed. */
+  updateDocuments(collection: string, filter: DocumentFilter, patch: Record<string, unknown>, now: number): Promise<number>;
+  deleteDocuments(collection: string, filter: DocumentFilter): Promise<number>;
 }

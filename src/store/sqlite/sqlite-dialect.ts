@@ -30,6 +30,24 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
       }
       return rows;
     },
+    claimJobs: async (tx, claim) => {
+      const rows = await tx.all<Record<string, unknown>>(
+        `SELECT r.*, j.attempts + 1 AS job_attempts FROM jobs j JOIN requests r ON r.id = j.request_id
+         WHERE j.next_attempt_at <= $1 ORDER BY j.next_attempt_at LIMIT $2`,
+        [claim.now, claim.limit],
+      );
+      for (const row of rows) {
+        await tx.run(
+          `UPDATE jobs SET status = 'running', next_attempt_at = $2, lease_owner = $3, attempts = attempts + 1 WHERE request_id = $1`,
+          [row.id, claim.leaseUntil, claim.owner],
+        );
+        await tx.run(`UPDATE requests SET processing_status = 'running' WHERE id = $1`, [row.id]);
+        row.processing_status = 'running';
+      }
+      return rows;
+    },
+    jsonFieldEquals: (column, pathParam, valueParam) => `json_extract(${column}, $${pathParam}) IS json_extract($${valueParam}, '$')`,
+    jsonPathParam: (path) => `$${path.map((segment) => `."${segment}"`).join('')}`,
     runScript: async (_tx: SqlExecutor, sql: string) => executor.execScript(sql),
   };
 }

@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../src/ids.js';
+import type { InboundRecord, NewInboundRequest, Source, Store } from '../src/store/store.js';
+import type { StoreFixture } from './store.contract.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** The inbound half of the store contract: sources, the request log with dedup, processing jobs, documents. */
+export function runInboundStoreContract(name: string, makeStore: () => Promise<StoreFixture>): void {
+  describe(`inbound store contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const makeSource = (name: string, patch: Partial<Source> = {}): Promise<Source> =>
+      store.createSource({
+        id: newId('src', T0), name, description: '', methods: ['POST'], verification: { type: 'github', secret: 'It\'s a Secret to Everybody' },
+        ipAllowlist: null, dedup: null, response: null, handler: null, forward: [], createdAt: T0, updatedAt: T0, ...patch,
+      });
+
+    const record = (sourceId: string, patch: Partial<InboundRecord> = {}, at = T0): InboundRecord => ({
+      id: newId('req', at), sourceId, method: 'POST', path: '', query: 'a=1', headers: { 'content-type': 'application/json' },
+      body: Buffer.from([0x7b, 0x7d, 0x00, 0xff]), receivedAt: at, status: 'accepted', responseStatus: 202, verified: true, reason: null,
+      dedupKey: null, duplicateOf: null, processing: { status: 'pending', output: null, error: null, durationMs: null, finishedAt: null },
+      ...patch,
+    });
+
+    const pending = (r: InboundRecord): NewInboundRequest => ({ record: r, job: { status: 'pending' } });
+
+    it('creates, finds by id or name, updates and deletes sources; names are unique', async () => {
+      const source = await makeSource('github');
+      expect(await store.getSource(source.id)).toEqual(source);
+      expect(await store.getSource('github')).toEqual(source);
+      await expect(makeSource('github')).rejects.toMatchObject({ code: 'conflict', details: { id: source.id } });
+      const updated = await store.updateSource(source.id, { description: 'pushes', methods: ['POST', 'PUT'], verification: null }, T0 + 1);
+      expect(updated).toMatchObject({ description: 'pushes', methods: ['POST', 'PUT'], verification: null, updatedAt: T0 + 1 });
+      const other = await makeSource('stripe');
+      await expect(store.updateSource(other.id, { name: 'github' }, T0 + 2)).rejects.toMatchObject({ code: 'conflict' });
+      expect((await store.listSources({ limit: 1 })).data).toHaveLength(1);
+      expect(await store.deleteSource(source.id)).toBe(true);
+      expect(await store.getSource('github')).toBeNull();
+      expect(await store.updateSource(source.id, { description: 'x' }, T0)).toBeNull();
+    });
+
+    it('stores request bodies byte-exact and lists newest first with a status filter', async () => {
+      const source = await makeSource('bin');
+      const first = record(source.id, {}, T0);
+      const rejected = record(source.id, { status: 'rejected', responseStatus: 401, verified: false, reason: 'signature mismatch' }, T0 + 1);
+      await store.insertRequests([pending(first), { record: rejected, job: null }]);
+      const read = await store.getRequest(source.id, first.id);
+      expect(read?.body.equals(first.body)).toBe(true);
+      expect(read).toMatchObject({ query: 'a=1', headers: { 'content-type': 'application/json' }, verified: true, status: 'accepted' });
+      const page = await store.listRequests(source.id, {}, { limit: 10 });
+      expect(page.data.map((r) => r.id)).toEqual([rejected.id, first.id]);
+      const onlyRejected = await store.listRequests(source.id, { status: 'rejected' }, { limit: 10 });
+      expect(onlyRejected.data.map((r) => r.reason)).toEqual(['signature mismatch']);
+      expect(await store.getRequest('src_other', first.id)).toBeNull();
+      expect((await store.listRequestsSince(source.id, first.id, 10)).map((r) => r.id)).toEqual([rejected.id]);
+    });
+
+    it('deduplicates by key, within one batch and across batches, without a job for the copies', async () => {
+      const source = await makeSource('gh');
+      const a = record(source.id, { dedupKey: 'delivery-1' });
+      const b = record(source.id, { dedupKey: 'delivery-1' });
+      const c = record(source.id, { dedupKey: 'delivery-2' });
+      const results = await store.insertRequests([pending(a), pending(b), pending(c)]);
+      expect(results).toEqual([{ id: a.id, duplicateOf: null }, { id: b.id, duplicateOf: a.id }, { id: c.id, duplicateOf: null }]);
+      const [later] = await store.insertRequests([pending(record(source.id, { dedupKey: 'delivery-1' }))]);
+      expect(later?.duplicateOf).toBe(a.id);
+      expect(await store.getRequest(source.id, b.id)).toMatchObject({ status: 'duplicate', responseStatus: 200, duplicateOf: a.id, processing: { status: 'none' } });
+      // The same key in another source is not a duplicate.
+      const other = await makeSource('gh2');
+      const [elsewhere] = await store.insertRequests([pending(record(other.id, { dedupKey: 'delivery-1' }))]);
+      expect(elsewhere?.duplicateOf).toBeNull();
+      expect(await store.jobDepth()).toEqual({ pending: 3, running: 0 });
+    });
+
+    it('claims jobs with a lease, retakes expired leases, and finishes only under the lease', async () => {
+      const source = await makeSource('jobs');
+      const r = record(source.id);
+      await store.insertRequests([pending(r)]);
+      expect(await store.nextJobDueAt()).toBe(T0);
+      const [claimed] = await store.claimJobs({ now: T0 + 10, limit: 10, leaseUntil: T0 + 1_000, owner: 'w1' });
+      expect(claimed).toMatchObject({ attempts: 0, request: { id: r.id, processing: { status: 'running' } } });
+      expect(claimed?.request.body.equals(r.body)).toBe(true);
+      expect(await store.claimJobs({ now: T0 + 20, limit: 10, leaseUntil: T0 + 2_000, owner: 'w2' })).toEqual([]);
+      // w1 died: its lease runs out and w2 takes the job over.
+      const [retaken] = await store.claimJobs({ now: T0 + 1_001, limit: 10, leaseUntil: T0 + 3_000, owner: 'w2' });
+      expect(retaken?.attempts).toBe(1);
+      const result = { status: 'succeeded' as const, output: { ok: true }, error: null, durationMs: 5, finishedAt: T0 + 1_100 };
+      expect(await store.finishJob(r.id, result, 'w1')).toBe(false);
+      expect(await store.finishJob(r.id, result, 'w2')).toBe(true);
+      expect(await store.getRequest(source.id, r.id)).toMatchObject({ processing: result });
+      expect(await store.jobDepth()).toEqual({ pending: 0, running: 0 });
+      expect(await store.nextJobDueAt()).toBeNull();
+    });
+
+    it('runs a sync-mode job inline under its lease, and requeues a request for replay', async () => {
+      const source = await makeSource('sync');
+      const r = record(source.id);
+      await store.insertRequests([{ record: r, job: { status: 'running', leaseOwner: 'api-1', leaseUntil: T0 + 10_000 } }]);
+      expect(await store.claimJobs({ now: T0 + 5, limit: 10, leaseUntil: T0 + 20_000, owner: 'w1' })).toEqual([]);
+      await store.finishJob(r.id, { status: 'failed', output: null, error: 'boom', durationMs: 1, finishedAt: T0 + 6 }, 'api-1');
+      expect(await store.requeueRequest(source.id, r.id, T0 + 7)).toBe(true);
+      expect(await store.getRequest(source.id, r.id)).toMatchObject({ processing: { status: 'pending', error: null } });
+      expect(await store.claimJobs({ now: T0 + 8, limit: 10, leaseUntil: T0 + 20_000, owner: 'w1' })).toHaveLength(1);
+      expect(await store.requeueRequest(source.id, 'req_missing', T0)).toBe(false);
+    });
+
+    it('purges old requests and those beyond the per-source maximum, but never one with a job', async () => {
+      const source = await makeSource('purge');
+      const old = record(source.id, { processing: { status: 'succeeded', output: null, error: null, durationMs: 1, finishedAt: T0 } }, T0);
+      const oldWithJob = record(source.id, {}, T0 + 1);
+      const recent = Array.from({ length: 4 }, (_, i) => record(source.id, { processing: { status: 'none', output: null, error: null, durationMs: null, finishedAt: null } }, T0 + 100 + i));
+      await store.insertRequests([{ record: old, job: null }, pending(oldWithJob), ...recent.map((r) => ({ record: r, job: null }))]);
+      expect(await store.purgeRequests({ before: T0 + 50, maxPerSource: 2 })).toBe(3);
+      const left = (await store.listRequests(source.id, {}, { limit: 10 })).data.map((r) => r.id);
+      expect(left).toEqual([recent[3]!.id, recent[2]!.id, oldWithJob.id]);
+    });
+
+    it('deleting a source deletes its requests and jobs', async () => {
+      const source = await makeSource('gone');
+      const r = record(source.id);
+      await store.insertRequests([pending(r)]);
+      await store.deleteSource(source.id);
+      expect(await store.getRequest(source.id, r.id)).toBeNull();
+      expect(await store.jobDepth()).toEqual({ pending: 0, running: 0 });
+    });
+
+    it('keeps documents per collection, filtered by top-level and dotted fields', async () => {
+      const doc = (id: string, data: Record<string, unknown>, at = T0) => store.insertDocument('payments', { id, data, createdAt: at, updatedAt: at });
+      await doc('p1', { amount: 10, status: 'paid', customer: { id: 'c1' }, tags: ['a'] });
+      await doc('p2', { amount: 20, status: 'open', customer: { id: 'c2' }, flag: true }, T0 + 1);
+      await doc('p3', { amount: 30, status: 'paid', customer: { id: 'c1' }, note: null }, T0 + 2);
+      await store.insertDocument('other', { id: 'p1', data: { amount: 10 }, createdAt: T0, updatedAt: T0 });
+      await expect(doc('p1', {})).rejects.toMatchObject({ code: 'conflict' });
+      const ids = async (filter: Record<string, unknown>) => (await store.findDocuments('payments', filter, 100)).map((d) => d.id);
+      expect(await ids({})).toEqual(['p1', 'p2', 'p3']);
+      expect(await ids({ status: 'paid' })).toEqual(['p1', 'p3']);
+      expect(await ids({ 'customer.id': 'c1', amount: 30 })).toEqual(['p3']);
+      expect(await ids({ flag: true })).toEqual(['p2']);
+      // As in MongoDB, null matches a field that is null or missing.
+      expect(await ids({ note: null })).toEqual(['p1', 'p2', 'p3']);
+      expect(await ids({ note: null, amount: 30 })).toEqual(['p3']);
+      expect(await ids({ tags: ['a'] })).toEqual(['p1']);
+      expect(await ids({ _id: 'p2' })).toEqual(['p2']);
+      expect(await store.findDocuments('payments', {}, 1)).toHaveLength(1);
+      expect(await store.updateDocuments('payments', { status: 'paid' }, { status: 'refunded', refundedBy: 'ops' }, T0 + 9)).toBe(2);
+      const [p1] = await store.findDocuments('payments', { _id: 'p1' }, 1);
+      expect(p1).toMatchObject({ data: { amount: 10, status: 'refunded', refundedBy: 'ops', customer: { id: 'c1' } }, updatedAt: T0 + 9 });
+      expect(await store.deleteDocuments('payments', { status: 'refunded' })).toBe(2);
+      expect(await ids({})).toEqual(['p2']);
+      expect(await store.findDocuments('other', {}, 10)).toHaveLength(1);
+      await expect(store.findDocuments('payments', { 'a..b': 1 }, 10)).rejects.toMatchObject({ code: 'validation_error' });
+    });
+  });
+}
