@@ -25,6 +25,15 @@ export interface Config {
   readonly operationalWebhookUrl: string | undefined;
   readonly handlersDir: string;
   readonly maxBodyBytes: number;
+  /** Believe X-Forwarded-For/-Proto/-Host (behind a reverse proxy); otherwise the socket's address is the client's. */
+  readonly trustProxy: boolean;
+  readonly handlerTimeoutMs: number;
+  /** How long a sync-mode source waits for its handler before answering 202 and finishing in the background. */
+  readonly syncResponseTimeoutMs: number;
+  /** Inbound requests processed at once by one worker. */
+  readonly inboundConcurrency: number;
+  readonly requestRetentionMs: number;
+  readonly maxRequestsPerSource: number;
   readonly logLevel: LogLevel;
   readonly sqliteSynchronous: 'full' | 'normal';
 }
@@ -80,6 +89,12 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
     maxBodyBytes: integer(get, 'HOOKYARD_MAX_BODY_BYTES', 1_048_576, 1, 256 * 1_048_576),
     logLevel: oneOf(get, 'HOOKYARD_LOG_LEVEL', LOG_LEVELS, 'info'),
     sqliteSynchronous: oneOf(get, 'HOOKYARD_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
+    trustProxy: boolean(get, 'HOOKYARD_TRUST_PROXY', false),
+    handlerTimeoutMs: integer(get, 'HOOKYARD_HANDLER_TIMEOUT_MS', 30_000, 10, 600_000),
+    syncResponseTimeoutMs: integer(get, 'HOOKYARD_SYNC_RESPONSE_TIMEOUT_MS', 10_000, 10, 600_000),
+    inboundConcurrency: integer(get, 'HOOKYARD_INBOUND_CONCURRENCY', 16, 1, 1_000),
+    requestRetentionMs: duration(get, 'HOOKYARD_REQUEST_RETENTION', '30d'),
+    maxRequestsPerSource: integer(get, 'HOOKYARD_MAX_REQUESTS_PER_SOURCE', 1_000_000, 1, 1_000_000_000),
   };
   return Object.freeze(config);
 }

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   unauthorized: { status: 401, description: 'The bearer token is missing or invalid.' },
   invalid_signature: { status: 401, description: 'An inbound webhook failed its signature or credential check.' },
   forbidden: { status: 403, description: 'The token is valid but does not have rights to this resource.' },
+  ip_not_allowed: { status: 403, description: "An inbound webhook came from an address outside the source's IP allowlist." },
   not_found: { status: 404, description: 'No such resource (or not visible to this token).' },
   method_not_allowed: { status: 405, description: 'The HTTP method is not accepted here.' },
   conflict: { status: 409, description: 'The resource already exists (details carry the existing id) or is in a state that forbids this.' },
@@ -17,6 +18,7 @@ export const ERROR_CODES = {
   payload_invalid: { status: 422, description: "A message payload does not match its event type's JSON Schema." },
   unsafe_destination: { status: 422, description: 'The URL points to a private or reserved address and private destinations are not allowed.' },
   rate_limited: { status: 429, description: 'Too many requests.' },
+  handler_failed: { status: 502, description: "A sync-mode source's handler threw or returned nothing usable; the request is stored and replayable." },
   internal_error: { status: 500, description: 'An unexpected failure; details are in the server log, never in the response.' },
   unavailable: { status: 503, description: 'The database is unreachable or the server is shutting down.' },
 } as const satisfies Record<string, { status: number; description: string }>;

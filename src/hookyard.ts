@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -9,6 +11,12 @@ import { EndpointService } from './domain/endpoints.js';
 import { EventSchemas } from './domain/event-schemas.js';
 import { MessageService } from './domain/messages.js';
 import { OperationalEvents } from './domain/operational.js';
+import { SourceService } from './domain/sources.js';
+import { InboundFeed } from './inbound/feed.js';
+import { HandlerLoader } from './inbound/handlers/loader.js';
+import { RequestProcessor } from './inbound/processing.js';
+import { ProcessingWorker } from './inbound/processing-worker.js';
+import { InboundReceiver } from './inbound/receiver.js';
 import { newId } from './ids.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -23,6 +31,7 @@ export interface Hookyard {
   services: Services;
   server: FastifyInstance;
   worker: DeliveryWorker | null;
+  processing: ProcessingWorker | null;
   /** The URL the server listens on. */
   url: string;
   /** Set only on the first start of a fresh database when no HOOKYARD_ADMIN_TOKEN was given: print it once. */
@@ -43,8 +52,27 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
   const messages = new MessageService(store, schemas, signal, metrics);
   const operational = new OperationalEvents(store, messages, logger);
   const endpoints = new EndpointService(store, config.allowPrivateDestinations);
-  const services: Services = { config, logger, store, box, metrics, signal, schemas, messages, endpoints, operational };
+  const sources = new SourceService(store, endpoints, config.allowPrivateDestinations);
+  const inboundFeed = new InboundFeed();
+  const jobSignal = new WorkSignal();
+  const services: Services = { config, logger, store, box, metrics, signal, jobSignal, schemas, messages, endpoints, operational, sources, inboundFeed };
   await operational.configure(config.operationalWebhookUrl);
+
+  // Inbound: the receiver (role all|api) commits requests; the processing worker (role all|worker) runs them.
+  const owner = `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const processor = new RequestProcessor(store, messages, new HandlerLoader(config.handlersDir), logger, config.handlerTimeoutMs);
+  const receiver = new InboundReceiver(store, sources, processor, jobSignal, inboundFeed, metrics, logger, {
+    owner,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    syncResponseTimeoutMs: config.syncResponseTimeoutMs,
+  });
+  const processing = config.role === 'api' ? null : new ProcessingWorker(store, processor, jobSignal, metrics, logger, {
+    owner,
+    concurrency: config.inboundConcurrency,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    requestRetentionMs: config.requestRetentionMs,
+    maxRequestsPerSource: config.maxRequestsPerSource,
+  });
 
   let worker: DeliveryWorker | null = null;
   let http: HttpClient | null = null;
@@ -59,9 +87,10 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
     });
   }
 
-  const server = await buildServer(services, { api: config.role !== 'worker' });
+  const server = await buildServer(services, { api: config.role !== 'worker', receiver });
   const url = await server.listen({ port: config.port, host: config.host });
   worker?.start();
+  processing?.start();
   logger.info({ url, role: config.role, database: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'hookyard listening');
 
   let stopped = false;
@@ -69,6 +98,7 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
     services,
     server,
     worker,
+    processing,
     url,
     generatedAdminToken,
     async stop() {
@@ -76,6 +106,8 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       stopped = true;
       // Stop taking requests first, then let deliveries in flight finish, then close the database.
       await server.close();
+      await receiver.drain();
+      await processing?.stop();
       await messages.drain();
       await worker?.stop();
       await http?.close();

@@ -24,7 +24,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly inboundRequests = new Counter({
+    name: 'hookyard_inbound_requests_total',
+    help: 'Requests to receiving URLs by outcome (accepted, rejected, duplicate)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly processingRuns = new Counter({
+    name: 'hookyard_inbound_processing_total',
+    help: 'Processing runs of inbound requests (handler and forwards) by result',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   constructor(store: Store) {
+    new Gauge({
+      name: 'hookyard_inbound_jobs',
+      help: 'Inbound processing jobs waiting (pending) or running',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const depth = await store.jobDepth();
+        this.set({ status: 'pending' }, depth.pending);
+        this.set({ status: 'running' }, depth.running);
+      },
+    });
     new Gauge({
       name: 'hookyard_queue_depth',
       help: 'Deliveries waiting (pending) or being attempted (sending)',

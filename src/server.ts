@@ -9,18 +9,22 @@ import { eventTypeRoutes } from './api/event-types.js';
 import { registerIdempotency } from './api/idempotency.js';
 import { messageRoutes } from './api/messages.js';
 import { polarRoutes } from './api/polar.js';
+import { sourceRoutes } from './api/sources.js';
 import { sharedSchemas } from './api/schemas.js';
 import { systemRoutes } from './api/system.js';
 import { schemaCompiler } from './api/validation.js';
+import { inboundRoutes } from './inbound/routes.js';
+import type { InboundReceiver } from './inbound/receiver.js';
 import type { Services } from './services.js';
 import { VERSION } from './version.js';
 
 /** Builds the HTTP server: the management API, Polar-style registration, health, metrics and the API reference. */
-export async function buildServer(services: Services, options: { api?: boolean } = {}): Promise<FastifyInstance> {
+export async function buildServer(services: Services, options: { api?: boolean; receiver?: InboundReceiver } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.logger as FastifyBaseLogger,
     bodyLimit: services.config.maxBodyBytes,
     return503OnClosing: true,
+    trustProxy: services.config.trustProxy,
     ajv: { customOptions: { removeAdditional: false } },
   });
   // Per-request "incoming/completed" lines would flood the log at webhook rates: routes log warnings and errors only.
@@ -61,6 +65,8 @@ export async function buildServer(services: Services, options: { api?: boolean }
   endpointRoutes(app, services);
   messageRoutes(app, services);
   polarRoutes(app, services, auth);
+  sourceRoutes(app, services);
+  if (options.receiver) await inboundRoutes(app, options.receiver, services.config.maxBodyBytes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -5,6 +5,8 @@ import type { EndpointService } from './domain/endpoints.js';
 import type { EventSchemas } from './domain/event-schemas.js';
 import type { MessageService } from './domain/messages.js';
 import type { OperationalEvents } from './domain/operational.js';
+import type { SourceService } from './domain/sources.js';
+import type { InboundFeed } from './inbound/feed.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
 import type { WorkSignal } from './work-signal.js';
@@ -16,9 +18,14 @@ export interface Services {
   store: Store;
   box: SecretBox;
   metrics: Metrics;
+  /** Wakes the delivery worker. */
   signal: WorkSignal;
+  /** Wakes the inbound processing worker. */
+  jobSignal: WorkSignal;
   schemas: EventSchemas;
   messages: MessageService;
   endpoints: EndpointService;
   operational: OperationalEvents;
+  sources: SourceService;
+  inboundFeed: InboundFeed;
 }

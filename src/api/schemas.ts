@@ -117,7 +117,113 @@ export const deliverySchema = {
   },
 } as const;
 
-export const sharedSchemas = [errorSchema, appSchema, apiKeySchema, eventTypeSchema, endpointSchema, messageSchema, attemptSchema, deliverySchema];
+const verificationSchema = {
+  type: ['object', 'null'],
+  required: ['type'],
+  properties: {
+    type: { type: 'string', maxLength: 64 },
+    secret: { type: 'string', minLength: 1, maxLength: 1024 },
+    secrets: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1024 }, maxItems: 16 },
+    toleranceSeconds: { type: 'integer' },
+  },
+  // Each type has its own fields (hmac: header, algorithm…; basic: username, password); its preset checks them.
+  additionalProperties: true,
+} as const;
+
+const sourceFields = {
+  name: { type: 'string', minLength: 1, maxLength: 64 },
+  description: { type: 'string', maxLength: 4096 },
+  methods: { type: 'array', items: { type: 'string', maxLength: 16 }, minItems: 1, maxItems: 5 },
+  verification: verificationSchema,
+  ipAllowlist: { type: ['array', 'null'], items: { type: 'string', maxLength: 64 }, maxItems: 1000 },
+  dedup: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: { header: { type: 'string', maxLength: 100 }, jsonPath: { type: 'string', maxLength: 256 } },
+  },
+  response: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['mode'],
+    properties: {
+      mode: { enum: ['async', 'sync'] },
+      status: { type: 'integer', minimum: 100, maximum: 599 },
+      headers: {
+        type: 'object',
+        maxProperties: 50,
+        propertyNames: { pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]{1,128}$" },
+        additionalProperties: { type: 'string', maxLength: 4096, pattern: '^[^\\r\\n\\u0000]*$' },
+      },
+      body: {},
+    },
+  },
+  handler: { type: ['string', 'null'], maxLength: 100 },
+  forward: {
+    type: 'array',
+    maxItems: 20,
+    items: {
+      oneOf: [
+        { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', minLength: 1, maxLength: 2048 } } },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['app', 'eventType'],
+          properties: { app: { type: 'string', minLength: 1, maxLength: 256 }, eventType: eventTypeName },
+        },
+      ],
+    },
+  },
+} as const;
+
+export const sourceBody = { type: 'object', additionalProperties: false, properties: sourceFields } as const;
+
+export const sourceSchema = {
+  $id: 'Source',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    ...sourceFields,
+    url: { type: 'string', description: 'The receiving URL (also served under /webhooks/<name>)' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const inboundRequestSchema = {
+  $id: 'InboundRequest',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    sourceId: { type: 'string' },
+    method: { type: 'string' },
+    path: { type: 'string' },
+    query: { type: 'object', additionalProperties: true },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    body: { type: 'string' },
+    bodyEncoding: { enum: ['utf8', 'base64'] },
+    receivedAt: { type: 'string', format: 'date-time' },
+    status: { enum: ['accepted', 'rejected', 'duplicate'] },
+    responseStatus: { type: 'integer' },
+    verified: { type: ['boolean', 'null'] },
+    reason: { type: ['string', 'null'] },
+    duplicateOf: { type: ['string', 'null'] },
+    processing: {
+      type: 'object',
+      properties: {
+        status: { enum: ['none', 'pending', 'running', 'succeeded', 'failed'] },
+        output: {},
+        error: { type: ['string', 'null'] },
+        durationMs: { type: ['integer', 'null'] },
+        finishedAt: { type: ['string', 'null'], format: 'date-time' },
+      },
+    },
+  },
+} as const;
+
+export const sharedSchemas = [
+  errorSchema, appSchema, apiKeySchema, eventTypeSchema, endpointSchema, messageSchema, attemptSchema, deliverySchema, sourceSchema,
+  inboundRequestSchema,
+];
 
 export const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });
 

@@ -1,4 +1,5 @@
-import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../store/store.js';
+import { isUtf8Text, parseQuery } from '../inbound/body.js';
+import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, InboundRecord, Message, Source } from '../store/store.js';
 
 /** Domain objects → API JSON (camelCase, RFC 3339 times). */
 
@@ -79,3 +80,53 @@ export const deliveryJson = (delivery: Delivery) => ({
   lastError: delivery.lastError,
   updatedAt: iso(delivery.updatedAt),
 });
+
+// Fields of a verification config that hold credentials: never sent back, only their presence.
+const SECRET_FIELDS = new Set(['secret', 'secrets', 'password', 'token']);
+
+export const sourceJson = (source: Source, baseUrl: string) => ({
+  id: source.id,
+  name: source.name,
+  description: source.description,
+  url: `${baseUrl}/in/${source.name}`,
+  methods: source.methods,
+  verification: source.verification === null
+    ? null
+    : Object.fromEntries(Object.entries(source.verification).map(([key, value]) => [key, SECRET_FIELDS.has(key) ? redact(value) : value])),
+  ipAllowlist: source.ipAllowlist,
+  dedup: source.dedup,
+  response: source.response,
+  handler: source.handler,
+  forward: source.forward,
+  createdAt: iso(source.createdAt),
+  updatedAt: iso(source.updatedAt),
+});
+
+const redact = (value: unknown): unknown => (Array.isArray(value) ? value.map(() => '********') : '********');
+
+export const inboundRequestJson = (record: InboundRecord) => {
+  const text = isUtf8Text(record.body);
+  return {
+    id: record.id,
+    sourceId: record.sourceId,
+    method: record.method,
+    path: record.path,
+    query: parseQuery(record.query),
+    headers: record.headers,
+    body: record.body.toString(text ? 'utf8' : 'base64'),
+    bodyEncoding: text ? ('utf8' as const) : ('base64' as const),
+    receivedAt: iso(record.receivedAt),
+    status: record.status,
+    responseStatus: record.responseStatus,
+    verified: record.verified,
+    reason: record.reason,
+    duplicateOf: record.duplicateOf,
+    processing: {
+      status: record.processing.status,
+      output: record.processing.output,
+      error: record.processing.error,
+      durationMs: record.processing.durationMs,
+      finishedAt: isoOrNull(record.processing.finishedAt),
+    },
+  };
+};

@@ -1,0 +1,90 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { register, type ScopedImport } from 'tsx/esm/api';
+import type { HandlerFn } from './context.js';
+
+/** A loaded handler file: its default export and its other function exports (per-event handlers). */
+export interface HandlerModule {
+  default?: HandlerFn;
+  events: Record<string, HandlerFn>;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+const EXTENSIONS = ['.ts', '.mjs', '.js'] as const;
+
+let scopedImport: ScopedImport | undefined;
+
+/**
+ * One namespaced tsx registration for the process. tsImport() would register a new loader hook on every call, and
+ * on Node 20 those hooks can never be removed: they would pile up with each edit of a handler.
+ */
+function tsxImport(url: string): Promise<Record<string, unknown>> {
+  scopedImport ??= register({ namespace: 'hookyard-handlers' }).import;
+  return scopedImport(url, import.meta.url) as Promise<Record<string, unknown>>;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+function toHandlerModule(namespace: Record<string, unknown>): HandlerModule {
+  // Without "type": "module" above it, a file is compiled to CommonJS and its exports arrive as `default`.
+  const exported = isObject(namespace.default) ? { ...namespace, ...namespace.default } : namespace;
+  const module: HandlerModule = { events: {} };
+  for (const [name, value] of Object.entries(exported)) {
+    if (typeof value !== 'function') continue;
+    if (name === 'default') module.default = value as HandlerFn;
+    else module.events[name] = value as HandlerFn;
+  }
+  return module;
+}
+
+async function findFile(base: string): Promise<{ path: string; version: string } | null> {
+  for (const extension of EXTENSIONS) {
+    const path = base + extension;
+    try {
+      const stats = await stat(path);
+      // Size as well as mtime: two saves within the file system's timestamp granularity still differ.
+      if (stats.isFile()) return { path, version: `${stats.mtimeMs}-${stats.size}` };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new Error(`cannot read handler ${path}: ${(err as Error).message}`);
+    }
+  }
+  return null;
+}
+
+/**
+ * Loads `<dir>/<name>.ts|.mjs|.js`, TypeScript without a build step. A changed file is imported again under a new
+ * URL (Node never unloads the old version, so each edit keeps a little memory until restart). Files the handler
+ * imports itself are not watched: they reload only with a restart.
+ */
+export class HandlerLoader {
+  private readonly cache = new Map<string, { path: string; version: string; module: Promise<HandlerModule> }>();
+
+  constructor(private readonly dir: string) {}
+
+  async load(name: string): Promise<HandlerModule | null> {
+    if (!NAME.test(name) || name.includes('..')) return null;
+    const file = await findFile(join(this.dir, name));
+    if (file === null) {
+      this.cache.delete(name);
+      return null;
+    }
+    const cached = this.cache.get(name);
+    if (cached !== undefined && cached.path === file.path && cached.version === file.version) return cached.module;
+    // The promise is cached, failures included: a broken file is not imported again until it changes.
+    const module = this.import(file.path, file.version);
+    this.cache.set(name, { ...file, module });
+    return module;
+  }
+
+  private async import(path: string, version: string): Promise<HandlerModule> {
+    const url = `${pathToFileURL(path).href}?v=${encodeURIComponent(version)}`;
+    try {
+      return toHandlerModule(await tsxImport(url));
+    } catch (err) {
+      const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw new Error(`failed to load handler ${path}: ${cause}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import type { ClaimedJob, Store } from '../store/store.js';
+import type { WorkSignal } from '../work-signal.js';
+import type { RequestProcessor } from './processing.js';
+
+export interface ProcessingWorkerOptions {
+  owner: string;
+  concurrency: number;
+  handlerTimeoutMs: number;
+  requestRetentionMs: number;
+  maxRequestsPerSource: number;
+  idlePollMs?: number;
+}
+
+const LEASE_MARGIN_MS = 30_000;
+// A job whose worker died this many times is recorded as failed instead of being run again (a handler that kills
+// the process must not take every worker down in turn).
+const MAX_CLAIMS = 3;
+const PURGE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Runs inbound processing jobs from the store's queue: claim (a lease), process, record. A crash after the ack loses
+ * nothing: the job's lease runs out and any worker takes it again.
+ */
+export class ProcessingWorker {
+  private running = 0;
+  private pumping = false;
+  private again = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private purger: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly processor: RequestProcessor,
+    private readonly signal: WorkSignal,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly options: ProcessingWorkerOptions,
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.signal.subscribe(() => this.kick());
+    this.purger = setInterval(() => void this.purge(), PURGE_EVERY_MS);
+    this.purger.unref();
+    this.kick();
+  }
+
+  /** Stops claiming and waits for the jobs in flight (their handlers are bounded by the handler timeout). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    clearInterval(this.purger);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Deletes requests past the retention period or beyond the per-source maximum. */
+  async purge(now = Date.now()): Promise<number> {
+    try {
+      return await this.store.purgeRequests({ before: now - this.options.requestRetentionMs, maxPerSource: this.options.maxRequestsPerSource });
+    } catch (err) {
+      this.logger.error({ err }, 'request purge failed');
+      return 0;
+    }
+  }
+
+  private kick(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    let idle = false;
+    try {
+      do {
+        this.again = false;
+        while (!this.stopping && this.running < this.options.concurrency) {
+          const now = Date.now();
+          const limit = this.options.concurrency - this.running;
+          const jobs = await this.store.claimJobs({ now, limit, leaseUntil: now + this.options.handlerTimeoutMs + LEASE_MARGIN_MS, owner: this.options.owner });
+          for (const job of jobs) this.run(job);
+          if (jobs.length < limit) {
+            idle = true;
+            break;
+          }
+        }
+      } while (this.again && !this.stopping);
+    } catch (err) {
+      this.logger.error({ err }, 'processing worker could not claim jobs');
+      idle = true;
+    } finally {
+      this.pumping = false;
+    }
+    if (idle) await this.scheduleNext();
+  }
+
+  private async scheduleNext(): Promise<void> {
+    const poll = this.options.idlePollMs ?? 500;
+    let delay = poll;
+    try {
+      const due = await this.store.nextJobDueAt();
+      if (due !== null) delay = Math.min(poll, Math.max(due - Date.now(), 10));
+    } catch (err) {
+      this.logger.error({ err }, 'processing worker could not read the queue');
+    }
+    if (this.stopping) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), delay);
+  }
+
+  private run(job: ClaimedJob): void {
+    this.running++;
+    const work = this.process(job)
+      .catch((err: unknown) => this.logger.error({ err, requestId: job.request.id }, 'processing failed unexpectedly; retried when the lease ends'))
+      .finally(() => {
+        this.running--;
+        this.inFlight.delete(work);
+        this.kick();
+      });
+    this.inFlight.add(work);
+  }
+
+  private async process({ request, attempts }: ClaimedJob): Promise<void> {
+    const source = await this.store.getSource(request.sourceId);
+    if (!source) return; // deleted with its requests
+    const result = attempts >= MAX_CLAIMS
+      ? { status: 'failed' as const, output: null, error: `processing was interrupted ${attempts} times (the process stopped while running it)`, durationMs: null, finishedAt: Date.now() }
+      : await this.processor.process(request, source);
+    this.metrics.processingRuns.inc({ status: result.status });
+    await this.store.finishJob(request.id, result, this.options.owner);
+  }
+}

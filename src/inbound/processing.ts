@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import { forwardAppUid } from '../domain/sources.js';
+import type { MessageService } from '../domain/messages.js';
+import { HookyardError } from '../errors.js';
+import type { InboundRecord, ProcessingResult, Source, Store } from '../store/store.js';
+import { isUtf8Text } from './body.js';
+import { buildContext } from './handlers/context.js';
+import { createDocumentDb, type DocumentDb } from './handlers/documents.js';
+import type { HandlerLoader, HandlerModule } from './handlers/loader.js';
+import { runHandler } from './handlers/run.js';
+
+const HANDLER_CHECK_MS = 1_000;
+
+/** The handler file a source runs: its `handler` setting, else the file named after the source. */
+export const handlerNameOf = (source: Source): string => source.handler ?? source.name;
+
+/**
+ * What happens to a request after it is committed: its handler runs (with `db`, `emit`, `fetch`), then its forwards
+ * become outbound messages (forwards to URLs go to the source's hidden forward app, so they are signed and retried
+ * like any message). Used by the processing worker and, in sync mode, inline by the receiver.
+ */
+export class RequestProcessor {
+  private readonly db: DocumentDb;
+  private readonly handlerSeen = new Map<string, { exists: boolean; at: number }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly messages: MessageService,
+    private readonly loader: HandlerLoader,
+    private readonly logger: Logger,
+    private readonly handlerTimeoutMs: number,
+  ) {
+    this.db = createDocumentDb(store, Date.now);
+  }
+
+  /** Whether a request to this source has anything to run. The handler check is cached for a second per name. */
+  async needsProcessing(source: Source, now = Date.now()): Promise<boolean> {
+    if (source.forward.length > 0) return true;
+    const name = handlerNameOf(source);
+    const seen = this.handlerSeen.get(name);
+    if (seen && now - seen.at < HANDLER_CHECK_MS) return seen.exists;
+    // A file that exists but fails to load still counts: the failure is then recorded on the request.
+    const exists = await this.loader.load(name).then((module) => module !== null, () => true);
+    this.handlerSeen.set(name, { exists, at: now });
+    return exists;
+  }
+
+  async process(record: InboundRecord, source: Source): Promise<ProcessingResult> {
+    const started = Date.now();
+    let output: unknown = null;
+    const errors: string[] = [];
+
+    let module: HandlerModule | null = null;
+    try {
+      module = await this.loader.load(handlerNameOf(source));
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+    if (module) {
+      const ctx = buildContext({ record, db: this.db, emit: (app, eventType, payload) => this.emit(app, eventType, payload), log: this.logger });
+      const event = source.verification?.type === 'github' ? record.headers['x-github-event'] : undefined;
+      const run = await runHandler(module, ctx, { event, timeoutMs: this.handlerTimeoutMs });
+      output = run.output;
+      if (run.error !== null) errors.push(run.error);
+    }
+
+    const forwarded: string[] = [];
+    for (const target of source.forward) {
+      try {
+        const message = 'url' in target
+          ? await this.emit(forwardAppUid(source.id), `source.${source.name}`, forwardPayload(record))
+          : await this.emit(target.app, target.eventType, forwardPayload(record));
+        forwarded.push(message.id);
+      } catch (err) {
+        errors.push(`forward ${'url' in target ? target.url : `${target.app}/${target.eventType}`}: ${(err as Error).message}`);
+      }
+    }
+    if (!module && forwarded.length > 0) output = { messages: forwarded };
+
+    return {
+      status: errors.length > 0 ? 'failed' : 'succeeded',
+      output,
+      error: errors.length > 0 ? errors.join('; ') : null,
+      durationMs: Date.now() - started,
+      finishedAt: Date.now(),
+    };
+  }
+
+  private async emit(appIdOrUid: string, eventType: string, payload: unknown): Promise<{ id: string }> {
+    const app = await this.store.getApp(appIdOrUid);
+    if (!app) throw new HookyardError('not_found', `app "${appIdOrUid}" not found`);
+    if (typeof eventType !== 'string' || eventType === '') throw new HookyardError('validation_error', 'eventType must be a non-empty string');
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      throw new HookyardError('validation_error', 'payload must be a JSON object');
+    }
+    const message = await this.messages.send(app, { eventType, payload: payload as Record<string, unknown> });
+    return { id: message.id };
+  }
+}
+
+/** A JSON object body is forwarded as it is; anything else travels in an envelope that keeps its bytes. */
+function forwardPayload(record: InboundRecord): Record<string, unknown> {
+  const text = isUtf8Text(record.body) ? record.body.toString('utf8') : null;
+  if (text !== null && /json/i.test(record.headers['content-type'] ?? '')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // not JSON after all: the envelope below keeps it
+    }
+  }
+  return {
+    requestId: record.id,
+    method: record.method,
+    contentType: record.headers['content-type'] ?? null,
+    body: text ?? record.body.toString('base64'),
+    bodyEncoding: text === null ? 'base64' : 'utf8',
+  };
+}

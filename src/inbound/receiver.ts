@@ -1,0 +1,220 @@
+import type { Logger } from 'pino';
+import type { SourceService } from '../domain/sources.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Metrics } from '../metrics.js';
+import { GroupCommit } from '../store/group-commit.js';
+import type { InboundRecord, InsertRequestResult, NewInboundRequest, ProcessingResult, Source, Store } from '../store/store.js';
+import type { WorkSignal } from '../work-signal.js';
+import { dedupKeyOf } from './dedup.js';
+import type { InboundFeed } from './feed.js';
+import { toHttpResponse } from './handlers/run.js';
+import { IpAllowlist } from './ip-allowlist.js';
+import type { RequestProcessor } from './processing.js';
+import { presetFor } from './verify/index.js';
+import type { InboundRequest } from './verify/preset.js';
+
+/** One HTTP request to a receiving URL, as the transport saw it. */
+export interface ReceivedRequest {
+  sourceName: string;
+  /** The path after the source's name, without a leading slash. */
+  path: string;
+  method: string;
+  /** The raw query string without '?'. */
+  query: string;
+  /** The full URL as the sender addressed it (Twilio and Square sign it). */
+  url: string;
+  ip: string;
+  /** Lower-case names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The body was over the size limit and is not kept. */
+  tooLarge: boolean;
+}
+
+export interface InboundReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface ReceiverOptions {
+  /** Names this process in the lease of a sync-mode request it processes inline. */
+  owner: string;
+  handlerTimeoutMs: number;
+  syncResponseTimeoutMs: number;
+}
+
+const LEASE_MARGIN_MS = 30_000;
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const NOT_PROCESSED: ProcessingResult = { status: 'none', output: null, error: null, durationMs: null, finishedAt: null };
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): InboundReply => ({
+  status,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+const refusal = (code: ErrorCode, message: string, headers?: Record<string, string>): InboundReply =>
+  json(ERROR_CODES[code].status, { code, message }, headers);
+
+/**
+ * The receiving path: method → IP allowlist → size → verification → dedup key → commit (batched with concurrent
+ * requests into one transaction) → answer. Every request that reaches a source is stored, refused ones too, and the
+ * 2xx is sent only once the request (and its processing job) is committed.
+ */
+export class InboundReceiver {
+  private readonly batcher: GroupCommit<NewInboundRequest, InsertRequestResult>;
+  private readonly allowlists = new Map<string, { key: string; list: IpAllowlist }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly sources: SourceService,
+    private readonly processor: RequestProcessor,
+    private readonly signal: WorkSignal,
+    private readonly feed: InboundFeed,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly options: ReceiverOptions,
+  ) {
+    this.batcher = new GroupCommit((items) => store.insertRequests(items), 256);
+  }
+
+  async receive(request: ReceivedRequest): Promise<InboundReply> {
+    const now = Date.now();
+    const source = await this.sources.byName(request.sourceName, now);
+    if (!source) return refusal('not_found', `no source named "${request.sourceName}"`);
+
+    const record: InboundRecord = {
+      id: newId('req', now),
+      sourceId: source.id,
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      headers: request.headers,
+      body: request.tooLarge ? Buffer.alloc(0) : request.body,
+      receivedAt: now,
+      status: 'accepted',
+      responseStatus: 202,
+      verified: null,
+      reason: null,
+      dedupKey: null,
+      duplicateOf: null,
+      processing: NOT_PROCESSED,
+    };
+
+    if (!source.methods.includes(request.method)) {
+      return this.refuse(record, refusal('method_not_allowed', `this source accepts ${source.methods.join(', ')}`, { allow: source.methods.join(', ') }));
+    }
+    if (source.ipAllowlist !== null && !this.allowlist(source).allows(request.ip)) {
+      return this.refuse(record, refusal('ip_not_allowed', `requests from ${request.ip} are not allowed for this source`));
+    }
+    if (request.tooLarge) return this.refuse(record, refusal('payload_too_large', 'the body exceeds the size limit'));
+
+    const signed: InboundRequest = { method: request.method, url: request.url, headers: request.headers, rawBody: request.body, nowMs: now };
+    const preset = source.verification && source.verification.type !== 'none' ? presetFor(source.verification.type) : undefined;
+    if (source.verification && preset) {
+      const outcome = preset.verify(signed, source.verification);
+      if (!outcome.ok) {
+        record.verified = false;
+        return this.refuse(record, refusal('invalid_signature', `verification failed: ${outcome.reason}`), outcome.reason);
+      }
+      record.verified = true;
+      if (outcome.handshake) {
+        // A provider's handshake (Zoom URL validation, Polar PING) is kept, answered as the provider expects, not processed.
+        const reply = json(outcome.handshake.status, outcome.handshake.body, outcome.handshake.headers);
+        record.responseStatus = reply.status;
+        await this.batcher.submit({ record, job: null });
+        this.feed.publish(source.id);
+        this.metrics.inboundRequests.inc({ status: 'accepted' });
+        return reply;
+      }
+    }
+
+    record.dedupKey = dedupKeyOf(source, signed, preset);
+    const sync = source.response?.mode === 'sync';
+    const processing = await this.processor.needsProcessing(source, now);
+    const inline = sync && processing;
+    const fixed = source.response && !inline && (sync || source.response.status !== undefined || source.response.body !== undefined)
+      ? fixedReply(source)
+      : null;
+    record.responseStatus = fixed?.status ?? 202;
+    let job: NewInboundRequest['job'] = null;
+    if (inline) {
+      job = { status: 'running', leaseOwner: this.options.owner, leaseUntil: now + this.options.handlerTimeoutMs + LEASE_MARGIN_MS };
+      record.processing = { ...NOT_PROCESSED, status: 'running' };
+    } else if (processing) {
+      job = { status: 'pending' };
+      record.processing = { ...NOT_PROCESSED, status: 'pending' };
+    }
+
+    const stored = await this.batcher.submit({ record, job });
+    this.feed.publish(source.id);
+    if (stored.duplicateOf !== null) {
+      this.metrics.inboundRequests.inc({ status: 'duplicate' });
+      return json(200, { id: stored.duplicateOf, duplicate: true });
+    }
+    this.metrics.inboundRequests.inc({ status: 'accepted' });
+    if (job?.status === 'pending') this.signal.notify();
+    if (inline) return this.processInline(record, source);
+    return fixed ?? json(202, { id: record.id });
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  /** Stores a refused request, then answers it. A failed store is logged, not turned into a different answer. */
+  private async refuse(record: InboundRecord, reply: InboundReply, reason?: string): Promise<InboundReply> {
+    record.status = 'rejected';
+    record.responseStatus = reply.status;
+    record.reason = reason ?? (JSON.parse(reply.body) as { message: string }).message;
+    this.metrics.inboundRequests.inc({ status: 'rejected' });
+    try {
+      await this.batcher.submit({ record, job: null });
+      this.feed.publish(record.sourceId);
+    } catch (err) {
+      this.logger.error({ err, sourceId: record.sourceId }, 'could not store a refused request');
+    }
+    return reply;
+  }
+
+  /** Sync mode: the handler's result is the answer, unless it takes too long; then 202 and it finishes in the background. */
+  private async processInline(record: InboundRecord, source: Source): Promise<InboundReply> {
+    const work = this.processor.process(record, source).then(async (result) => {
+      await this.store.finishJob(record.id, result, this.options.owner);
+      return result;
+    });
+    work.catch((err: unknown) => this.logger.error({ err, requestId: record.id }, 'sync processing failed; the job will be retried when its lease ends'));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(resolve, this.options.syncResponseTimeoutMs, 'late');
+    });
+    const result = await Promise.race([work, late]).catch(() => 'late' as const);
+    clearTimeout(timer);
+    if (result === 'late') return json(202, { id: record.id });
+    if (result.status === 'failed') return refusal('handler_failed', result.error ?? 'the handler failed');
+    return toHttpResponse(result.output);
+  }
+
+  private allowlist(source: Source): IpAllowlist {
+    const key = JSON.stringify(source.ipAllowlist);
+    const cached = this.allowlists.get(source.id);
+    if (cached?.key === key) return cached.list;
+    const list = IpAllowlist.parse(source.ipAllowlist ?? []);
+    this.allowlists.set(source.id, { key, list });
+    return list;
+  }
+}
+
+/** A source's configured answer: status (default 200), headers, and a body sent as text or JSON. */
+function fixedReply(source: Source): InboundReply {
+  const response = source.response!;
+  const body = response.body;
+  const headers = { ...(typeof body === 'string' ? { 'content-type': 'text/plain; charset=utf-8' } : JSON_HEADERS), ...response.headers };
+  return {
+    status: response.status ?? 200,
+    headers,
+    body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
+  };
+}
