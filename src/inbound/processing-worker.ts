@@ -13,7 +13,6 @@ export interface ProcessingWorkerOptions {
   idlePollMs?: number;
 }
 
-const LEASE_MARGIN_MS = 30_000;
 // A job whose worker died this many times is recorded as failed instead of being run again (a handler that kills
 // the process must not take every worker down in turn).
 const MAX_CLAIMS = 3;
@@ -86,7 +85,9 @@ export class ProcessingWorker {
         while (!this.stopping && this.running < this.options.concurrency) {
           const now = Date.now();
           const limit = this.options.concurrency - this.running;
-          const jobs = await this.store.claimJobs({ now, limit, leaseUntil: now + this.options.handlerTimeoutMs + LEASE_MARGIN_MS, owner: this.options.owner });
+          // Twice the handler timeout: a handler is cut off at its timeout, so a lease still held after twice that
+          // time belongs to a process that died, and the job is due again.
+          const jobs = await this.store.claimJobs({ now, limit, leaseUntil: now + 2 * this.options.handlerTimeoutMs, owner: this.options.owner });
           for (const job of jobs) this.run(job);
           if (jobs.length < limit) {
             idle = true;

@@ -45,7 +45,6 @@ export interface ReceiverOptions {
   syncResponseTimeoutMs: number;
 }
 
-const LEASE_MARGIN_MS = 30_000;
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 const NOT_PROCESSED: ProcessingResult = { status: 'none', output: null, error: null, durationMs: null, finishedAt: null };
 
@@ -141,7 +140,7 @@ export class InboundReceiver {
     record.responseStatus = fixed?.status ?? 202;
     let job: NewInboundRequest['job'] = null;
     if (inline) {
-      job = { status: 'running', leaseOwner: this.options.owner, leaseUntil: now + this.options.handlerTimeoutMs + LEASE_MARGIN_MS };
+      job = { status: 'running', leaseOwner: this.options.owner, leaseUntil: now + 2 * this.options.handlerTimeoutMs };
       record.processing = { ...NOT_PROCESSED, status: 'running' };
     } else if (processing) {
       job = { status: 'pending' };
