@@ -1,5 +1,7 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import { loadMigrations, migrate } from './migrate.js';
+import { pgDialect } from './postgres/pg-dialect.js';
+import { PgExecutor } from './postgres/pg-executor.js';
 import { SqlStore } from './sql-store.js';
 import type { Store } from './store.js';
 import { sqliteDialect } from './sqlite/sqlite-dialect.js';
@@ -9,6 +11,9 @@ export interface OpenStoreOptions {
   databaseUrl: string;
   box: SecretBox;
   sqliteSynchronous?: 'full' | 'normal';
+  /** PostgreSQL schema to use (tests: one per file); default: the connection's search_path. */
+  pgSchema?: string;
+  pgPoolSize?: number;
 }
 
 /** Opens the configured database and brings its schema up to date. */
@@ -19,5 +24,13 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await migrate(executor, loadMigrations('sqlite'), dialect.runScript);
     return new SqlStore(executor, dialect, options.box);
   }
-  throw new Error('PostgreSQL support is not built yet: use a SQLite path for HOOKYARD_DATABASE_URL');
+  const executor = new PgExecutor({ connectionString: options.databaseUrl, schema: options.pgSchema, poolSize: options.pgPoolSize });
+  try {
+    // Two nodes starting together: the advisory lock makes one apply the migrations while the other waits.
+    await executor.withAdvisoryLock('hookyard_migrations', (session) => migrate(session, loadMigrations('postgres'), pgDialect().runScript));
+  } catch (err) {
+    await executor.close();
+    throw err;
+  }
+  return new SqlStore(executor, pgDialect(), options.box);
 }

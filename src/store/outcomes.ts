@@ -30,7 +30,7 @@ export async function recordOutcomes(
       `UPDATE deliveries SET status = $3, attempts = $4, schedule_pos = $5, next_attempt_at = $6, exhausted_at = $7,
          last_error = $8, lease_owner = NULL, next_trigger = 'scheduled',
          single_shot = CASE WHEN $3 = 'pending' THEN single_shot ELSE 0 END, updated_at = $9
-       WHERE message_id = $1 AND endpoint_id = $2 AND status = 'sending' AND ($10 IS NULL OR lease_owner = $10)`,
+       WHERE message_id = $1 AND endpoint_id = $2 AND status = 'sending' AND (CAST($10 AS TEXT) IS NULL OR lease_owner = $10)`,
       [
         attempt.messageId, attempt.endpointId, next.status, next.attempts, next.schedulePos, next.nextAttemptAt,
         next.exhaustedAt, next.lastError, opts.now, opts.owner ?? null,

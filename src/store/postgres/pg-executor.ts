@@ -1,0 +1,126 @@
+import pg from 'pg';
+import { HookyardError } from '../../errors.js';
+import type { SqlExecutor } from '../sql.js';
+
+export interface PgOptions {
+  connectionString: string;
+  /** Schema to work in (tests use one per file); default: the server's search_path. */
+  schema?: string;
+  poolSize?: number;
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * PostgreSQL through a `pg` pool. Statements already use `$n` placeholders. Booleans are sent as 0/1 (flags are
+ * integer columns on both databases) and a unique violation that a check-then-write raced into becomes a 409, not a 500.
+ */
+export class PgExecutor implements SqlExecutor {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+
+  constructor(options: PgOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      ...(options.schema === undefined ? {} : { options: `-c search_path=${quoteIdent(options.schema)}` }),
+    });
+    // An idle client losing its server is reported here; the pool replaces it on the next checkout.
+    this.pool.on('error', () => undefined);
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return query<T>(this.pool, sql, params).then((result) => result.rows);
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return query(this.pool, sql, params).then((result) => result.rowCount ?? 0);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Claims and attempt records may skip the wait for the WAL flush; see SqlExecutor.
+      if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
+      const result = await fn(bound(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `fn` on one connection holding a session-level advisory lock (migrations: two nodes must not race). */
+  async withAdvisoryLock<T>(key: string, fn: (session: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      try {
+        return await fn(bound(client, true));
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** An executor on one checked-out client: inside a transaction (nesting uses savepoints) or a locked session. */
+function bound(client: pg.PoolClient, session = false): SqlExecutor {
+  let savepoints = 0;
+  const self: SqlExecutor = {
+    dialect: 'postgres',
+    all: async <T>(sql: string, params: readonly unknown[] = []) => (await query<T>(client, sql, params)).rows,
+    run: async (sql: string, params: readonly unknown[] = []) => (await query(client, sql, params)).rowCount ?? 0,
+    transaction: async <T>(fn: (tx: SqlExecutor) => Promise<T>) => {
+      const [begin, commit, rollback] = session
+        ? ['BEGIN', 'COMMIT', 'ROLLBACK']
+        : [`SAVEPOINT sp${++savepoints}`, `RELEASE SAVEPOINT sp${savepoints}`, `ROLLBACK TO SAVEPOINT sp${savepoints}`];
+      await client.query(begin);
+      try {
+        const result = await fn(session ? bound(client) : self);
+        await client.query(commit);
+        return result;
+      } catch (err) {
+        await client.query(rollback).catch(() => undefined);
+        throw err;
+      } finally {
+        if (!session) savepoints--;
+      }
+    },
+    close: async () => {
+      throw new Error('cannot close the database from inside a transaction');
+    },
+  };
+  return self;
+}
+
+async function query<T>(target: Queryable, sql: string, params: readonly unknown[]): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
+  try {
+    return await target.query<T & pg.QueryResultRow>(sql, params.map(toPg));
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') {
+      throw new HookyardError('conflict', 'a resource with the same unique key was created at the same moment', { constraint: (err as { constraint?: string }).constraint });
+    }
+    throw err;
+  }
+}
+
+function toPg(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,61 @@
+import pg from 'pg';
+import { expect, it } from 'vitest';
+import { SecretBox } from '../src/crypto/secret-box.js';
+import { openStore } from '../src/store/open-store.js';
+import { createSchema, describePg } from './helpers/postgres.js';
+import { runInboundStoreContract } from './store-inbound.contract.js';
+import { runStoreContract } from './store.contract.js';
+
+const box = SecretBox.fromKey('0'.repeat(64));
+
+async function schemaStore() {
+  const schema = await createSchema();
+  const store = await openStore({ databaseUrl: schema.url, box });
+  return { store, schema, cleanup: async () => { await store.close(); await schema.drop(); } };
+}
+
+describePg('postgres store', () => {
+  runStoreContract('postgres', schemaStore);
+  runInboundStoreContract('postgres', schemaStore);
+
+  it('applies migrations once when several nodes start at the same moment', async () => {
+    const schema = await createSchema();
+    try {
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openStore({ databaseUrl: schema.url, box })));
+      await Promise.all(stores.map((store) => store.close()));
+      const client = new pg.Client({ connectionString: schema.url });
+      await client.connect();
+      const { rows } = await client.query('SELECT version FROM hookyard_migrations ORDER BY version');
+      await client.end();
+      expect(rows.map((row) => Number(row.version))).toEqual([1, 2]);
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('lets two workers claim at once without taking the same delivery (SKIP LOCKED)', async () => {
+    const { store, schema, cleanup } = await schemaStore();
+    const other = await openStore({ databaseUrl: schema.url, box });
+    try {
+      const now = Date.UTC(2026, 0, 1);
+      const app = await store.createApp({ id: 'app_pg1', uid: null, name: 'a', metadata: {}, createdAt: now, updatedAt: now });
+      await store.createEndpoint(
+        { id: 'ep_pg1', appId: app.id, url: 'https://x.test/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
+          disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {}, createdAt: now, updatedAt: now },
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      );
+      await store.insertMessages(Array.from({ length: 200 }, (_, i) => ({
+        message: { id: `msg_${String(i).padStart(4, '0')}`, appId: app.id, eventType: 'e', eventId: null, payload: '{}', createdAt: now },
+        endpointIds: ['ep_pg1'],
+      })));
+      const claims = await Promise.all([store, other, store, other].map((s, i) =>
+        s.claimDueDeliveries({ now, limit: 80, leaseUntil: now + 30_000, owner: `w${i}`, excludeEndpoints: [] })));
+      const ids = claims.flat().map((d) => d.messageId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBe(200);
+    } finally {
+      await other.close();
+      await cleanup();
+    }
+  });
+});
