@@ -96,6 +96,10 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
     requestRetentionMs: duration(get, 'HOOKYARD_REQUEST_RETENTION', '30d'),
     maxRequestsPerSource: integer(get, 'HOOKYARD_MAX_REQUESTS_PER_SOURCE', 1_000_000, 1, 1_000_000_000),
   };
+  // Every node must decrypt what another encrypted; a key generated per node's data dir would not be shared.
+  if (!config.databaseUrl.startsWith('sqlite:') && config.secretKey === undefined) {
+    throw new ConfigError('HOOKYARD_SECRET_KEY', 'is required with PostgreSQL: set the same key on every node (32 bytes, hex or base64)');
+  }
   return Object.freeze(config);
 }
 

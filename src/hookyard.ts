@@ -23,6 +23,7 @@ import { Metrics } from './metrics.js';
 import { buildServer } from './server.js';
 import type { Services } from './services.js';
 import { openStore } from './store/open-store.js';
+import { PgNotifier } from './store/postgres/pg-notifier.js';
 import type { Store } from './store/store.js';
 import { USER_AGENT } from './version.js';
 import { WorkSignal } from './work-signal.js';
@@ -87,6 +88,19 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
     });
   }
 
+  // Several nodes on PostgreSQL: new work committed on one node wakes idle workers on all of them.
+  let notifier: PgNotifier | null = null;
+  if (store.dialect === 'postgres') {
+    notifier = new PgNotifier(config.databaseUrl, logger);
+    const n = notifier;
+    signal.bridge(() => n.notify('hookyard_deliveries'));
+    jobSignal.bridge(() => n.notify('hookyard_jobs'));
+    if (config.role !== 'api') {
+      await n.listen('hookyard_deliveries', () => signal.wake());
+      await n.listen('hookyard_jobs', () => jobSignal.wake());
+    }
+  }
+
   const server = await buildServer(services, { api: config.role !== 'worker', receiver });
   const url = await server.listen({ port: config.port, host: config.host });
   worker?.start();
@@ -111,6 +125,7 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       await messages.drain();
       await worker?.stop();
       await http?.close();
+      await notifier?.close();
       await store.close();
     },
   };

@@ -4,9 +4,22 @@
  */
 export class WorkSignal {
   private readonly listeners = new Set<() => void>();
+  private relay: (() => void) | undefined;
 
+  /** Work committed in this process: wakes local workers and, when bridged, the other nodes'. */
   notify(): void {
+    this.relay?.();
+    this.wake();
+  }
+
+  /** Work committed elsewhere (a notification from another node): wakes local workers only. */
+  wake(): void {
     for (const listener of this.listeners) listener();
+  }
+
+  /** Sends every local notify() on to other nodes as well. */
+  bridge(relay: () => void): void {
+    this.relay = relay;
   }
 
   subscribe(listener: () => void): () => void {
