@@ -2,7 +2,7 @@
  * Outbound delivery benchmark: Hookyard end to end (API → SQLite outbox → worker → receiver) and Hookyard's worker
  * draining a backlog, side by side with a raw undici loop doing the same POSTs at the same concurrency (the ceiling).
  *
- *   npx tsx bench/outbound.ts [--messages 20000] [--concurrency 50]
+ *   npx tsx bench/outbound.ts [--messages 20000] [--concurrency 50] [--db sqlite|postgres://…]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { benchDatabase, type BenchDatabase } from './lib/database.js';
 import { printTable, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
 
 const { values } = parseArgs({
@@ -22,6 +23,8 @@ const { values } = parseArgs({
     systems: { type: 'string', default: 'raw,e2e,drain' },
     // Writes a V8 CPU profile of each Hookyard process into this directory.
     'cpu-prof': { type: 'string' },
+    // sqlite (default: a fresh file per system) or postgres://… (a fresh schema per system, dropped after).
+    db: { type: 'string', default: 'sqlite' },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -79,12 +82,12 @@ async function rawUndici(receiverUrl: string) {
 
 const profileFlags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
 
-async function startHookyard(dir: string, role: string) {
+async function startHookyard(dir: string, role: string, database: BenchDatabase) {
   const env = {
     PATH: process.env.PATH,
     HOOKYARD_PORT: '0',
     HOOKYARD_HOST: '127.0.0.1',
-    HOOKYARD_DATABASE_URL: join(dir, 'hookyard.db'),
+    ...database.env,
     HOOKYARD_ADMIN_TOKEN: TOKEN,
     HOOKYARD_ALLOW_PRIVATE_DESTINATIONS: 'true',
     HOOKYARD_LOG_LEVEL: 'warn',
@@ -120,7 +123,8 @@ async function sendMessages(url: string, agent: Agent, appId: string, count = ME
 async function hookyardEndToEnd(receiverUrl: string) {
   await fetch(`${receiverUrl}/reset`, { method: 'POST' });
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-'));
-  const server = await startHookyard(dir, 'all');
+  const database = await benchDatabase(values.db, dir);
+  const server = await startHookyard(dir, 'all', database);
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 });
   try {
     const app = await api(server.url, agent, '/api/v1/apps', { name: 'bench' });
@@ -137,6 +141,7 @@ async function hookyardEndToEnd(receiverUrl: string) {
   } finally {
     await agent.close();
     await stopProcess(server.child);
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -146,13 +151,14 @@ async function hookyardDrain(receiverUrl: string) {
   await fetch(`${receiverUrl}/reset`, { method: 'POST' });
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-'));
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 });
+  const database = await benchDatabase(values.db, dir);
   try {
-    const apiNode = await startHookyard(dir, 'api');
+    const apiNode = await startHookyard(dir, 'api', database);
     const app = await api(apiNode.url, agent, '/api/v1/apps', { name: 'bench' });
     await api(apiNode.url, agent, `/api/v1/apps/${app.id}/endpoints`, { url: `${receiverUrl}/hook` });
     await sendMessages(apiNode.url, agent, app.id, WARMUP + MESSAGES);
     await stopProcess(apiNode.child);
-    const worker = await startHookyard(dir, 'worker');
+    const worker = await startHookyard(dir, 'worker', database);
     // The first WARMUP deliveries warm the worker up; the rate is measured over the next MESSAGES.
     const warm = await waitForCount(receiverUrl, WARMUP, 300_000);
     const done = await waitForCount(receiverUrl, WARMUP + MESSAGES, 300_000);
@@ -161,6 +167,7 @@ async function hookyardDrain(receiverUrl: string) {
     return { rate: ((done.count - warm.count) * 1000) / elapsed, elapsed };
   } finally {
     await agent.close();
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -169,7 +176,7 @@ async function main(): Promise<void> {
   const { child: receiver, match } = await startProcess(process.execPath, [join(ROOT, 'bench/lib/receiver.mjs')], { PATH: process.env.PATH }, /listening (\d+)/);
   const receiverUrl = `http://127.0.0.1:${match[1]}`;
   try {
-    console.log(`outbound benchmark: ${MESSAGES} messages measured after ${WARMUP} of warm-up, concurrency ${CONCURRENCY}, ~1 KB payloads, SQLite synchronous=${values.synchronous}`);
+    console.log(`outbound benchmark: ${MESSAGES} messages measured after ${WARMUP} of warm-up, concurrency ${CONCURRENCY}, ~1 KB payloads, ${values.db === 'sqlite' ? `SQLite synchronous=${values.synchronous}` : 'PostgreSQL'}`);
     const systems = new Set(values.systems.split(','));
     const raw = await rawUndici(receiverUrl);
     const e2e = systems.has('e2e') ? await hookyardEndToEnd(receiverUrl) : undefined;
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
     if (drain) rows.push({ system: 'Hookyard worker draining a backlog', 'deliveries/s': Math.round(drain.rate), 'p50 ms': '-', 'p99 ms': '-', 'vs raw': drain.rate / raw.rate });
     printTable('Outbound delivery (latency = handed over → received)', rows);
     if (e2e) console.log(`\nHookyard API acceptance during the end-to-end run: ${Math.round(e2e.acceptRate)} messages/s`);
-    const file = saveResult('outbound', { date: new Date().toISOString(), messages: MESSAGES, warmup: WARMUP, concurrency: CONCURRENCY, synchronous: values.synchronous, raw, e2e, drain });
+    const file = saveResult('outbound', { date: new Date().toISOString(), db: values.db === 'sqlite' ? 'sqlite' : 'postgres', messages: MESSAGES, warmup: WARMUP, concurrency: CONCURRENCY, synchronous: values.synchronous, raw, e2e, drain });
     console.log(`saved ${file}`);
   } finally {
     await stopProcess(receiver);

@@ -1,5 +1,10 @@
 import type { SqlExecutor } from './sql.js';
 
+export interface BulkRows {
+  sql: string;
+  params: unknown[];
+}
+
 export interface ClaimQuery {
   now: number;
   leaseUntil: number;
@@ -28,5 +33,10 @@ export interface SqlDialect {
   jsonFieldEquals(column: string, pathParam: number, valueParam: number): string;
   /** The parameter value for a path of field names (validated: letters, digits, _ $ -). */
   jsonPathParam(path: readonly string[]): unknown;
+  /**
+   * A relation `alias(columns…)` holding `rows` (arrays in column order) as parameters from `$firstParam` on, so that a
+   * batch is one statement instead of one per row (on PostgreSQL each statement is a network round trip).
+   */
+  rows(alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint']>, firstParam: number, rows: ReadonlyArray<readonly unknown[]>): BulkRows;
   runScript(tx: SqlExecutor, sql: string): Promise<void>;
 }

@@ -1,5 +1,16 @@
+import type { SqlDialect } from './dialect.js';
 import { one, type SqlExecutor } from './sql.js';
 import type { DeliveryOutcome, OutcomeEffects } from './store.js';
+
+const ATTEMPT_COLUMNS = [
+  ['id', 'text'], ['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['url', 'text'], ['status', 'text'],
+  ['response_status_code', 'bigint'], ['response', 'text'], ['error', 'text'], ['duration_ms', 'bigint'], ['attempt', 'bigint'],
+  ['trigger', 'text'], ['created_at', 'bigint'], ['next_attempt_at', 'bigint'],
+] as const;
+const NEXT_COLUMNS = [
+  ['message_id', 'text'], ['endpoint_id', 'text'], ['status', 'text'], ['attempts', 'bigint'], ['schedule_pos', 'bigint'],
+  ['next_attempt_at', 'bigint'], ['exhausted_at', 'bigint'], ['last_error', 'text'],
+] as const;
 
 /**
  * Writes a batch of attempt results in the caller's transaction: the attempt rows, the deliveries' next state, and the
@@ -8,36 +19,37 @@ import type { DeliveryOutcome, OutcomeEffects } from './store.js';
  */
 export async function recordOutcomes(
   tx: SqlExecutor,
+  sql: SqlDialect,
   outcomes: readonly DeliveryOutcome[],
   opts: { now: number; disableAfterMs: number; owner?: string },
 ): Promise<OutcomeEffects> {
   const effects: OutcomeEffects = { disabledEndpoints: [] };
+  if (outcomes.length === 0) return effects;
+  // Two statements for the whole batch: the attempt rows, then the deliveries' next state.
+  const attempts = sql.rows('a', ATTEMPT_COLUMNS, 1, outcomes.map(({ attempt: a }) => [
+    a.id, a.messageId, a.endpointId, a.appId, a.url, a.status, a.responseStatusCode, a.response, a.error, a.durationMs, a.attempt,
+    a.trigger, a.createdAt, a.nextAttemptAt,
+  ]));
+  await tx.run(
+    `INSERT INTO attempts (${ATTEMPT_COLUMNS.map(([name]) => name).join(', ')})
+     SELECT ${ATTEMPT_COLUMNS.map(([name]) => name).join(', ')} FROM ${attempts.sql}`,
+    attempts.params,
+  );
+  // Guarded by the lease: a worker whose lease ran out (and whose delivery another worker took) must not overwrite it.
+  const next = sql.rows('r', NEXT_COLUMNS, 3, outcomes.map(({ attempt: a, next: n }) => [
+    a.messageId, a.endpointId, n.status, n.attempts, n.schedulePos, n.nextAttemptAt, n.exhaustedAt, n.lastError,
+  ]));
+  await tx.run(
+    `UPDATE deliveries AS d SET status = r.status, attempts = r.attempts, schedule_pos = r.schedule_pos,
+       next_attempt_at = r.next_attempt_at, exhausted_at = r.exhausted_at, last_error = r.last_error, lease_owner = NULL,
+       next_trigger = 'scheduled', single_shot = CASE WHEN r.status = 'pending' THEN d.single_shot ELSE 0 END, updated_at = $1
+     FROM ${next.sql}
+     WHERE d.message_id = r.message_id AND d.endpoint_id = r.endpoint_id AND d.status = 'sending'
+       AND (CAST($2 AS TEXT) IS NULL OR d.lease_owner = $2)`,
+    [opts.now, opts.owner ?? null, ...next.params],
+  );
   const lastByEndpoint = new Map<string, DeliveryOutcome>();
-  for (const outcome of outcomes) {
-    const { attempt, next } = outcome;
-    await tx.run(
-      `INSERT INTO attempts (id, message_id, endpoint_id, app_id, url, status, response_status_code, response, error,
-         duration_ms, attempt, trigger, created_at, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [
-        attempt.id, attempt.messageId, attempt.endpointId, attempt.appId, attempt.url, attempt.status,
-        attempt.responseStatusCode, attempt.response, attempt.error, attempt.durationMs, attempt.attempt, attempt.trigger,
-        attempt.createdAt, attempt.nextAttemptAt,
-      ],
-    );
-    // Guarded by the lease: a worker whose lease ran out (and whose delivery another worker took) must not overwrite it.
-    await tx.run(
-      `UPDATE deliveries SET status = $3, attempts = $4, schedule_pos = $5, next_attempt_at = $6, exhausted_at = $7,
-         last_error = $8, lease_owner = NULL, next_trigger = 'scheduled',
-         single_shot = CASE WHEN $3 = 'pending' THEN single_shot ELSE 0 END, updated_at = $9
-       WHERE message_id = $1 AND endpoint_id = $2 AND status = 'sending' AND (CAST($10 AS TEXT) IS NULL OR lease_owner = $10)`,
-      [
-        attempt.messageId, attempt.endpointId, next.status, next.attempts, next.schedulePos, next.nextAttemptAt,
-        next.exhaustedAt, next.lastError, opts.now, opts.owner ?? null,
-      ],
-    );
-    lastByEndpoint.set(attempt.endpointId, outcome);
-  }
+  for (const outcome of outcomes) lastByEndpoint.set(outcome.attempt.endpointId, outcome);
 
   for (const [endpointId, outcome] of lastByEndpoint) {
     if (outcome.endpoint === 'success') {

@@ -13,6 +13,11 @@ import type {
 
 type Row = Record<string, unknown>;
 
+const MESSAGE_COLUMNS = [
+  ['id', 'text'], ['app_id', 'text'], ['event_type', 'text'], ['event_id', 'text'], ['payload', 'text'], ['created_at', 'bigint'],
+] as const;
+const DELIVERY_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['created_at', 'bigint']] as const;
+
 const ENDPOINT_COLUMNS: Record<keyof EndpointPatch, string> = {
   url: 'url',
   description: 'description',
@@ -281,29 +286,36 @@ export class SqlStore implements Store {
 
   async insertMessages(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
     if (items.length === 0) return [];
+    // A batch is three statements whatever its size: the messages, the existing ids of eventId duplicates, the
+    // deliveries of the messages that were new.
+    const messageRows = this.sql.rows('m', MESSAGE_COLUMNS, 1, items.map(({ message: m }) => [m.id, m.appId, m.eventType, m.eventId, m.payload, m.createdAt]));
     return this.exec.transaction(async (tx) => {
-      const results: InsertMessageResult[] = [];
-      for (const { message, endpointIds } of items) {
-        const inserted = await tx.all(
-          `INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT DO NOTHING RETURNING id`,
-          [message.id, message.appId, message.eventType, message.eventId, message.payload, message.createdAt],
-        );
-        if (inserted.length === 0) {
-          const existing = await one<Row>(tx, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
-          results.push({ ok: false, existingId: String(existing?.id) });
-          continue;
-        }
-        for (const endpointId of endpointIds) {
-          await tx.run(
-            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, 'pending', $4, $4, $4)`,
-            [message.id, endpointId, message.appId, message.createdAt],
-          );
-        }
-        results.push({ ok: true, message });
+      const inserted = await tx.all<Row>(
+        `INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at)
+         SELECT id, app_id, event_type, event_id, payload, created_at FROM ${messageRows.sql} WHERE true
+         ON CONFLICT DO NOTHING RETURNING id`,
+        messageRows.params,
+      );
+      const fresh = new Set(inserted.map((row) => String(row.id)));
+      const refused = items.filter(({ message }) => !fresh.has(message.id));
+      const existing = new Map<string, string>();
+      for (const { message } of refused) {
+        const row = await one<Row>(tx, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
+        if (row) existing.set(message.id, String(row.id));
       }
-      return results;
+      const deliveries = items
+        .filter(({ message }) => fresh.has(message.id))
+        .flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
+      if (deliveries.length > 0) {
+        const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries);
+        await tx.run(
+          `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
+           SELECT message_id, endpoint_id, app_id, 'pending', created_at, created_at, created_at FROM ${deliveryRows.sql}`,
+          deliveryRows.params,
+        );
+      }
+      return items.map(({ message }): InsertMessageResult =>
+        fresh.has(message.id) ? { ok: true, message } : { ok: false, existingId: existing.get(message.id) ?? 'unknown' });
     });
   }
 
@@ -379,7 +391,7 @@ export class SqlStore implements Store {
 
   recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects> {
     // At-least-once makes a lost outcome harmless (the delivery is attempted again), so skip the fsync.
-    return this.exec.transaction((tx) => recordOutcomes(tx, outcomes, opts), { durable: false });
+    return this.exec.transaction((tx) => recordOutcomes(tx, this.sql, outcomes, opts), { durable: false });
   }
 
   async resendDelivery(appId: string, messageId: string, endpointId: string, now: number): Promise<'queued' | 'in_flight'> {

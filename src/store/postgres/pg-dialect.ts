@@ -40,6 +40,11 @@ export function pgDialect(): SqlDialect {
     jsonFieldEquals: (column, pathParam, valueParam) =>
       `COALESCE(${column}::jsonb #> $${pathParam}::text[], 'null'::jsonb) = $${valueParam}::jsonb`,
     jsonPathParam: (path) => [...path],
+    // One array parameter per column, zipped back into rows by unnest: one statement text whatever the batch size.
+    rows: (alias, columns, firstParam, rows) => ({
+      sql: `unnest(${columns.map(([, type], index) => `$${firstParam + index}::${type}[]`).join(', ')}) AS ${alias}(${columns.map(([name]) => name).join(', ')})`,
+      params: columns.map((_column, index) => rows.map((row) => row[index] ?? null)),
+    }),
     runScript: async (tx, sql) => {
       await tx.run(sql);
     },

@@ -62,7 +62,10 @@ export class PgNotifier {
   private async connect(): Promise<pg.Client | null> {
     if (this.closed) return null;
     const client = new pg.Client({ connectionString: this.connectionString });
-    client.on('notification', (message) => this.handlers.get(message.channel)?.());
+    // Our own NOTIFY comes back to us too; this process already woke its workers when it sent it.
+    client.on('notification', (message) => {
+      if (message.processId !== (client as unknown as { processID: number }).processID) this.handlers.get(message.channel)?.();
+    });
     client.on('error', (err) => {
       this.logger.warn({ err }, 'work notification connection lost; reconnecting');
       if (this.client === client) this.client = null;
