@@ -122,8 +122,10 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       await server.close();
       await receiver.drain();
       await processing?.stop();
-      await messages.drain();
       await worker?.stop();
+      // The last outcomes may have emitted operational events, and processing may have sent messages: commit them.
+      await operational.drain();
+      await messages.drain();
       await http?.close();
       await notifier?.close();
       await store.close();

@@ -16,6 +16,7 @@ export type OperationalEventType = 'endpoint.disabled' | 'message.attempt.exhaus
 export class OperationalEvents {
   private app: App | null | undefined;
   private checkedAt = 0;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -52,7 +53,19 @@ export class OperationalEvents {
     return app?.id === appId;
   }
 
-  async emit(type: OperationalEventType, data: Record<string, unknown>, now = Date.now()): Promise<void> {
+  /** Queues the event as a message of the operational app. Never rejects: a lost event is logged. */
+  emit(type: OperationalEventType, data: Record<string, unknown>, now = Date.now()): Promise<void> {
+    const queued = this.queue(type, data, now).finally(() => this.inFlight.delete(queued));
+    this.inFlight.add(queued);
+    return queued;
+  }
+
+  /** Resolves once every event emitted so far is committed (shutdown waits for it before closing the database). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async queue(type: OperationalEventType, data: Record<string, unknown>, now: number): Promise<void> {
     try {
       const app = await this.operationalApp(now);
       if (!app || data.appId === app.id) return;
