@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { OperationalEvents } from '../domain/operational.js';
 import type { Metrics } from '../metrics.js';
+import { ClaimLoop, type FillResult } from '../claim-loop.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { ClaimedDelivery, DeliveryOutcome, Endpoint, Store } from '../store/store.js';
 import { USER_AGENT } from '../version.js';
@@ -57,10 +58,8 @@ export class DeliveryWorker {
   private readonly throttle: EndpointThrottle;
   private readonly endpoints = new Map<string, EndpointInfo>();
   private readonly recorder: GroupCommit<DeliveryOutcome, undefined>;
-  private pumping = false;
-  private again = false;
   private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ClaimLoop;
   private housekeeper: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private idleResolvers: Array<() => void> = [];
@@ -80,6 +79,7 @@ export class DeliveryWorker {
     setMaxListeners(0, this.abortAll.signal);
     this.throttle = new EndpointThrottle(options.endpointConcurrency);
     this.refillAt = Math.max(1, Math.min(CLAIM_BATCH, Math.floor(options.concurrency / 2)));
+    this.loop = new ClaimLoop({ fill: () => this.fill(), nextDueAt: () => store.nextDueAt(), idlePollMs: options.idlePollMs ?? 500, logger, name: 'delivery worker' });
     this.recorder = new GroupCommit(async (outcomes) => {
       const now = Date.now();
       const effects = await store.recordOutcomes(outcomes, { now, disableAfterMs: options.endpointDisableAfterMs, owner: this.owner });
@@ -92,17 +92,17 @@ export class DeliveryWorker {
   }
 
   start(): void {
-    this.unsubscribe = this.signal.subscribe(() => this.kick());
+    this.unsubscribe = this.signal.subscribe(() => this.loop.kick());
     this.housekeeper = setInterval(() => void this.housekeeping(), HOUSEKEEPING_EVERY_MS);
     this.housekeeper.unref();
-    this.kick();
+    this.loop.kick();
   }
 
   /** Stops claiming; lets attempts in flight finish for up to `graceMs`, then aborts and releases the rest. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
-    clearTimeout(this.timer);
+    this.loop.stop();
     clearInterval(this.housekeeper);
     const drained = this.whenIdle();
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
@@ -118,72 +118,34 @@ export class DeliveryWorker {
     return this.inFlight.size;
   }
 
-  private kick(): void {
-    if (this.stopping) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true;
+  private async fill(): Promise<FillResult> {
     let drained = false;
-    try {
-      do {
-        this.again = false;
-        while (!this.stopping && this.freeSlots() > 0) {
-          if (this.ready.length > 0) {
-            await this.startReady(Date.now());
-            continue;
-          }
-          // Claim in batches: refilling one freed slot at a time would cost a claim (and a commit) per attempt.
-          if (this.freeSlots() < this.refillAt && this.inFlight.size > 0) break;
-          const now = Date.now();
-          // At most one batch waits for slots, so that a slow endpoint holding every slot strands few claims.
-          const limit = Math.min(CLAIM_BATCH, this.freeSlots() + this.options.concurrency);
-          const claimed = await this.store.claimDueDeliveries({
-            now,
-            limit,
-            leaseUntil: now + this.options.deliveryTimeoutMs + LEASE_MARGIN_MS,
-            owner: this.owner,
-            excludeEndpoints: this.throttle.saturated(now),
-          });
-          for (const delivery of claimed) this.ready.push({ delivery, claimedAt: now });
-          if (claimed.length < limit) drained = true;
-          if (claimed.length === 0) break;
-        }
-      } while (this.again && !this.stopping);
-    } catch (err) {
-      this.logger.error({ err }, 'delivery worker could not claim work');
-      drained = true;
-    } finally {
-      this.pumping = false;
+    while (!this.stopping && this.freeSlots() > 0) {
+      if (this.ready.length > 0) {
+        await this.startReady(Date.now());
+        continue;
+      }
+      // Claim in batches: refilling one freed slot at a time would cost a claim (and a commit) per attempt.
+      if (this.freeSlots() < this.refillAt && this.inFlight.size > 0) break;
+      const now = Date.now();
+      // At most one batch waits for slots, so that a slow endpoint holding every slot strands few claims.
+      const limit = Math.min(CLAIM_BATCH, this.freeSlots() + this.options.concurrency);
+      const claimed = await this.store.claimDueDeliveries({
+        now,
+        limit,
+        leaseUntil: now + this.options.deliveryTimeoutMs + LEASE_MARGIN_MS,
+        owner: this.owner,
+        excludeEndpoints: this.throttle.saturated(now),
+      });
+      for (const delivery of claimed) this.ready.push({ delivery, claimedAt: now });
+      if (claimed.length < limit) drained = true;
+      if (claimed.length === 0) break;
     }
-    // While attempts are in flight, their completions pump again; a timer is needed only once the queue ran dry.
-    if (drained || this.inFlight.size === 0) await this.scheduleNext(drained);
+    return drained ? 'drained' : this.inFlight.size === 0 ? 'stalled' : 'full';
   }
 
   private freeSlots(): number {
     return this.options.concurrency - this.inFlight.size;
-  }
-
-  private async scheduleNext(claimedNothing: boolean): Promise<void> {
-    clearTimeout(this.timer);
-    if (this.stopping) return;
-    const idle = this.options.idlePollMs ?? 500;
-    let delay = idle;
-    try {
-      const due = await this.store.nextDueAt();
-      // Due work that was not claimed belongs to throttled endpoints: look again shortly, not in a busy loop.
-      if (due !== null) delay = Math.min(idle, Math.max(due - Date.now(), claimedNothing ? 25 : 0));
-    } catch (err) {
-      this.logger.error({ err }, 'delivery worker could not read the queue');
-    }
-    if (this.stopping) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), delay);
   }
 
   /** Starts waiting deliveries while slots are free; gives back the throttled and the stale ones. */
@@ -227,7 +189,7 @@ export class DeliveryWorker {
     this.inFlight.delete(keyOf(delivery));
     this.throttle.finish(delivery.endpointId);
     if (this.inFlight.size === 0) for (const resolve of this.idleResolvers.splice(0)) resolve();
-    this.kick();
+    this.loop.kick();
   }
 
   private async attempt(delivery: ClaimedDelivery, info: EndpointInfo): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ClaimLoop, type FillResult } from '../claim-loop.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedJob, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
@@ -24,10 +25,8 @@ const PURGE_EVERY_MS = 10 * 60_000;
  */
 export class ProcessingWorker {
   private running = 0;
-  private pumping = false;
-  private again = false;
   private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ClaimLoop;
   private purger: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -39,20 +38,28 @@ export class ProcessingWorker {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: ProcessingWorkerOptions,
-  ) {}
+  ) {
+    this.loop = new ClaimLoop({
+      fill: () => this.fill(),
+      nextDueAt: () => store.nextJobDueAt(),
+      idlePollMs: options.idlePollMs ?? 500,
+      logger,
+      name: 'processing worker',
+    });
+  }
 
   start(): void {
-    this.unsubscribe = this.signal.subscribe(() => this.kick());
+    this.unsubscribe = this.signal.subscribe(() => this.loop.kick());
     this.purger = setInterval(() => void this.purge(), PURGE_EVERY_MS);
     this.purger.unref();
-    this.kick();
+    this.loop.kick();
   }
 
   /** Stops claiming and waits for the jobs in flight (their handlers are bounded by the handler timeout). */
   async stop(): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
-    clearTimeout(this.timer);
+    this.loop.stop();
     clearInterval(this.purger);
     await Promise.allSettled([...this.inFlight]);
   }
@@ -67,55 +74,17 @@ export class ProcessingWorker {
     }
   }
 
-  private kick(): void {
-    if (this.stopping) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
+  private async fill(): Promise<FillResult> {
+    while (!this.stopping && this.running < this.options.concurrency) {
+      const now = Date.now();
+      const limit = this.options.concurrency - this.running;
+      // Twice the handler timeout: a handler is cut off at its timeout, so a lease still held after twice that
+      // time belongs to a process that died, and the job is due again.
+      const jobs = await this.store.claimJobs({ now, limit, leaseUntil: now + 2 * this.options.handlerTimeoutMs, owner: this.options.owner });
+      for (const job of jobs) this.run(job);
+      if (jobs.length < limit) return 'drained';
     }
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    let idle = false;
-    try {
-      do {
-        this.again = false;
-        while (!this.stopping && this.running < this.options.concurrency) {
-          const now = Date.now();
-          const limit = this.options.concurrency - this.running;
-          // Twice the handler timeout: a handler is cut off at its timeout, so a lease still held after twice that
-          // time belongs to a process that died, and the job is due again.
-          const jobs = await this.store.claimJobs({ now, limit, leaseUntil: now + 2 * this.options.handlerTimeoutMs, owner: this.options.owner });
-          for (const job of jobs) this.run(job);
-          if (jobs.length < limit) {
-            idle = true;
-            break;
-          }
-        }
-      } while (this.again && !this.stopping);
-    } catch (err) {
-      this.logger.error({ err }, 'processing worker could not claim jobs');
-      idle = true;
-    } finally {
-      this.pumping = false;
-    }
-    if (idle) await this.scheduleNext();
-  }
-
-  private async scheduleNext(): Promise<void> {
-    const poll = this.options.idlePollMs ?? 500;
-    let delay = poll;
-    try {
-      const due = await this.store.nextJobDueAt();
-      if (due !== null) delay = Math.min(poll, Math.max(due - Date.now(), 10));
-    } catch (err) {
-      this.logger.error({ err }, 'processing worker could not read the queue');
-    }
-    if (this.stopping) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), delay);
+    return this.running === 0 ? 'stalled' : 'full';
   }
 
   private run(job: ClaimedJob): void {
@@ -125,7 +94,7 @@ export class ProcessingWorker {
       .finally(() => {
         this.running--;
         this.inFlight.delete(work);
-        this.kick();
+        this.loop.kick();
       });
     this.inFlight.add(work);
   }
