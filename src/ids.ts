@@ -66,3 +66,8 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
 export function hasPrefix(id: string, prefix: IdPrefix): boolean {
   return id.startsWith(`${prefix}_`);
 }
+
+/** The smallest id of `prefix` minted at `time`: a key bound for "created since" over an id index. */
+export function idFloor(prefix: IdPrefix, time: number): string {
+  return `${prefix}_${encode(time, new Uint8Array(10))}`;
+}

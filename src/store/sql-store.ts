@@ -6,8 +6,9 @@ import { toApiKey, toApp, toAttempt, toDelivery, toEndpoint, toEventType, toMess
 import { keysetPage } from './keyset.js';
 import { SqlInboundStore } from './sql-inbound-store.js';
 import { one, type SqlExecutor } from './sql.js';
+import { idFloor } from '../ids.js';
 import type {
-  ApiKey, App, Attempt, ClaimedDelivery, Delivery, DeliveryOutcome, Endpoint, EndpointPatch, EventType,
+  ActivityStats, ApiKey, App, Attempt, AttemptStatus, ClaimedDelivery, Delivery, DeliveryOutcome, Endpoint, EndpointPatch, EventType,
   IdempotentResponse, InsertMessageResult, Message, MessageFilter, NewMessage, OutcomeEffects, Page, PageQuery, Store,
 } from './store.js';
 
@@ -41,6 +42,25 @@ export class SqlStore implements Store {
   ) {
     this.dialect = exec.dialect;
     this.inbound = new SqlInboundStore(exec, sql, box);
+  }
+
+  async activityStats(since: number): Promise<ActivityStats> {
+    const requests = await this.exec.all<Row>(
+      'SELECT (received_at / 60000) * 60000 AS minute, COUNT(*) AS n FROM requests WHERE id >= $1 GROUP BY 1 ORDER BY 1',
+      [idFloor('req', since)],
+    );
+    const attempts = await this.exec.all<Row>(
+      'SELECT (created_at / 60000) * 60000 AS minute, status, COUNT(*) AS n FROM attempts WHERE id >= $1 GROUP BY 1, 2 ORDER BY 1',
+      [idFloor('atmpt', since)],
+    );
+    const failing = await this.exec.all<Row>(
+      'SELECT * FROM endpoints WHERE failing_since IS NOT NULL OR disabled = 1 ORDER BY failing_since, id LIMIT 100',
+    );
+    return {
+      requests: requests.map((row) => ({ minute: Number(row.minute), count: Number(row.n) })),
+      attempts: attempts.map((row) => ({ minute: Number(row.minute), status: String(row.status) as AttemptStatus, count: Number(row.n) })),
+      failingEndpoints: failing.map(toEndpoint),
+    };
   }
 
   // ---- inbound (sources, requests, jobs, documents): see SqlInboundStore

@@ -262,6 +262,14 @@ export interface StoredDocument {
 /** Equality on top-level or dotted fields of a document; `_id` matches the document's id. */
 export type DocumentFilter = Record<string, unknown>;
 
+/** Activity per minute since a time, for the dashboard's overview. */
+export interface ActivityStats {
+  requests: Array<{ minute: number; count: number }>;
+  attempts: Array<{ minute: number; status: AttemptStatus; count: number }>;
+  /** Endpoints failing now (a failure streak) or disabled, longest failing first. */
+  failingEndpoints: Endpoint[];
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   ping(): Promise<void>;
@@ -332,6 +340,9 @@ export interface Store {
   recoverDeliveries(appId: string, endpointId: string, since: number, until: number, now: number): Promise<number>;
   /** Deliveries waiting (pending) and being attempted (sending): the queue depth. */
   queueDepth(): Promise<{ pending: number; sending: number }>;
+
+  /** Requests and attempts per minute since `since` (by id order, so no time index is needed), and failing endpoints. */
+  activityStats(since: number): Promise<ActivityStats>;
 
   listAttempts(appId: string, by: { messageId: string } | { endpointId: string }, page: PageQuery): Promise<Page<Attempt>>;
 
