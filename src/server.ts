@@ -32,6 +32,9 @@ export async function buildServer(services: Services, options: { api?: boolean; 
   app.addHook('onRoute', (route) => {
     if (!route.logLevel) route.logLevel = 'warn';
   });
+  // Node keeps only the first 2,000 headers by default: a sender with more would lose Content-Length and with it the
+  // body. The 16 KiB header size limit still bounds them.
+  app.server.maxHeadersCount = 0;
   app.setValidatorCompiler(schemaCompiler());
   registerErrorHandler(app);
   for (const schema of sharedSchemas) app.addSchema(schema);

@@ -28,8 +28,8 @@ export interface ReceivedRequest {
   /** Lower-case names; repeated headers joined with ', '. */
   headers: Record<string, string>;
   body: Buffer;
-  /** The body was over the size limit and is not kept. */
-  tooLarge: boolean;
+  /** The body could not be taken (over the size limit, or a Content-Type that is not a media type); it is not kept. */
+  bodyProblem: null | 'too_large' | 'invalid_media_type';
 }
 
 export interface InboundReply {
@@ -91,7 +91,7 @@ export class InboundReceiver {
       path: request.path,
       query: request.query,
       headers: request.headers,
-      body: request.tooLarge ? Buffer.alloc(0) : request.body,
+      body: request.bodyProblem === null ? request.body : Buffer.alloc(0),
       receivedAt: now,
       status: 'accepted',
       responseStatus: 202,
@@ -108,7 +108,10 @@ export class InboundReceiver {
     if (source.ipAllowlist !== null && !this.allowlist(source).allows(request.ip)) {
       return this.refuse(record, refusal('ip_not_allowed', `requests from ${request.ip} are not allowed for this source`));
     }
-    if (request.tooLarge) return this.refuse(record, refusal('payload_too_large', 'the body exceeds the size limit'));
+    if (request.bodyProblem === 'too_large') return this.refuse(record, refusal('payload_too_large', 'the body exceeds the size limit'));
+    if (request.bodyProblem === 'invalid_media_type') {
+      return this.refuse(record, refusal('unsupported_media_type', 'the Content-Type header is not a valid media type'));
+    }
 
     const signed: InboundRequest = { method: request.method, url: request.url, headers: request.headers, rawBody: request.body, nowMs: now };
     const preset = source.verification && source.verification.type !== 'none' ? presetFor(source.verification.type) : undefined;
@@ -193,7 +196,11 @@ export class InboundReceiver {
     clearTimeout(timer);
     if (result === 'late') return json(202, { id: record.id });
     if (result.status === 'failed') return refusal('handler_failed', result.error ?? 'the handler failed');
-    return toHttpResponse(result.output);
+    try {
+      return toHttpResponse(result.output);
+    } catch (err) {
+      return refusal('handler_failed', (err as Error).message);
+    }
   }
 
   private allowlist(source: Source): IpAllowlist {

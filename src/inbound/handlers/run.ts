@@ -89,7 +89,8 @@ function isResponseShape(output: unknown): output is { status: number; headers?:
     Object.keys(output).every((key) => RESPONSE_KEYS.has(key)) &&
     typeof status === 'number' &&
     Number.isInteger(status) &&
-    status >= 100 &&
+    // 1xx is not a final answer: the sender would be left waiting.
+    status >= 200 &&
     status <= 599 &&
     (headers === undefined || isRecord(headers))
   );
@@ -97,14 +98,24 @@ function isResponseShape(output: unknown): output is { status: number; headers?:
 
 const json = (value: unknown): string => JSON.stringify(value) ?? 'null';
 
-/** The sync-mode HTTP response for a handler's output. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,8192}$/;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'proxy-connection']);
+
+/** The sync-mode HTTP response for a handler's output. Throws when the output asks for a header that cannot be sent. */
 export function toHttpResponse(output: unknown): HttpResponse {
   if (!isResponseShape(output)) {
     return { status: 200, headers: { 'content-type': 'application/json' }, body: json(output) };
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(output.headers ?? {})) {
-    if (typeof value === 'string' || typeof value === 'number') headers[name.toLowerCase()] = String(value);
+    if (typeof value !== 'string' && typeof value !== 'number') continue;
+    const text = String(value);
+    // A header Node would refuse to write (bad name, control characters) fails the handler rather than the response;
+    // framing and hop-by-hop headers are Hookyard's to set.
+    if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(text)) throw new Error(`the handler returned an invalid header "${name.slice(0, 100)}"`);
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    headers[name.toLowerCase()] = text;
   }
   const { body } = output;
   if (body === undefined) return { status: output.status, headers, body: '' };
