@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { benchDatabase } from './lib/database.js';
 import { printTable, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
 
 const { values } = parseArgs({
@@ -237,6 +238,7 @@ async function startWebhook(dir: string): Promise<System> {
 
 /** The database Hookyard uses, and the SQLite file behind it when there is one (to count the stored rows). */
 function hookyardDatabase(dir: string): { url: string; sqliteFile: string | null } {
+  // (PostgreSQL URLs are handled by startHookyard with a fresh schema of their own.)
   const given = values.db;
   if (given === undefined) {
     const file = join(dir, 'hookyard.db');
@@ -270,11 +272,14 @@ async function inboundCounters(base: string): Promise<Record<string, number>> {
 /** `deduplicated`: the load carries a unique X-GitHub-Delivery per request (wrk), so every request is deduplicated. */
 async function startHookyard(dir: string, deduplicated: boolean): Promise<System> {
   const database = hookyardDatabase(dir);
+  // PostgreSQL: a fresh schema for this run (dropped after), and the secret key every PostgreSQL node needs.
+  const postgres = database.url.startsWith('postgres') ? await benchDatabase(database.url, dir) : null;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOOKYARD_PORT: '0',
     HOOKYARD_HOST: '127.0.0.1',
     HOOKYARD_DATABASE_URL: database.url,
+    ...(postgres?.env ?? {}),
     HOOKYARD_ADMIN_TOKEN: TOKEN,
     HOOKYARD_LOG_LEVEL: 'warn',
     ...(values.synchronous === undefined ? {} : { HOOKYARD_SQLITE_SYNCHRONOUS: values.synchronous }),
@@ -283,7 +288,7 @@ async function startHookyard(dir: string, deduplicated: boolean): Promise<System
   const { child, match } = await startProcess(process.execPath, [...profile, join(ROOT, 'bin/hookyard.js'), 'serve'], env, /listening on (http:\/\/[\d.:]+)/, dir);
   const base = match[1]!;
   // A fresh database gets the source of the issue, `github`; a given one a source of its own, so that nothing is touched.
-  const name = values.db === undefined ? 'github' : `github-bench-${Date.now()}`;
+  const name = values.db === undefined || postgres !== null ? 'github' : `github-bench-${Date.now()}`;
   let before: Record<string, number> = {};
   try {
     await hookyardApi(base, 'POST', '/api/v1/sources', { name, verification: { type: 'github', secret: SECRET } });
@@ -321,6 +326,7 @@ async function startHookyard(dir: string, deduplicated: boolean): Promise<System
         storedAcceptedInDatabase: null as number | null,
       };
       await stopProcess(child);
+      await postgres?.drop();
       if (database.sqliteFile !== null && load.tag !== null) {
         // Rows this run's deliveries left in the database (dedup_key is the X-GitHub-Delivery of an accepted request).
         const db = new Database(database.sqliteFile, { readonly: true });

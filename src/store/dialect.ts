@@ -37,6 +37,6 @@ export interface SqlDialect {
    * A relation `alias(columns…)` holding `rows` (arrays in column order) as parameters from `$firstParam` on, so that a
    * batch is one statement instead of one per row (on PostgreSQL each statement is a network round trip).
    */
-  rows(alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint']>, firstParam: number, rows: ReadonlyArray<readonly unknown[]>): BulkRows;
+  rows(alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint' | 'bytea']>, firstParam: number, rows: ReadonlyArray<readonly unknown[]>): BulkRows;
   runScript(tx: SqlExecutor, sql: string): Promise<void>;
 }

@@ -120,38 +120,43 @@ export class SqlInboundStore {
 
   async insertRequests(items: readonly NewInboundRequest[]): Promise<InsertRequestResult[]> {
     if (items.length === 0) return [];
+    // The whole batch in a few statements: the requests, then (rarely) their duplicates, then the jobs.
     return this.exec.transaction(async (tx) => {
+      const inserted = new Set((await this.insertRecords(tx, items.map((item) => item.record))).map((row) => String(row.id)));
       const results: InsertRequestResult[] = [];
-      for (const { record, job } of items) {
-        let inserted = (await tx.all(insertRequestSql, requestParams(record))).length > 0;
-        let duplicateOf: string | null = null;
-        if (!inserted) {
-          // The unique (source, dedup key) index refused it: an earlier copy holds the key, maybe in this very batch.
-          const first = await one<Row>(tx, 'SELECT id FROM requests WHERE source_id = $1 AND dedup_key = $2', [record.sourceId, record.dedupKey]);
-          if (!first) throw new Error(`request ${record.id} conflicts on its id`);
-          duplicateOf = String(first.id);
-          const duplicate: InboundRecord = {
-            ...record,
-            status: 'duplicate',
-            responseStatus: 200,
-            dedupKey: null,
-            duplicateOf,
-            processing: { ...record.processing, status: 'none' },
-          };
-          inserted = (await tx.all(insertRequestSql, requestParams(duplicate))).length > 0;
-        } else if (job !== null) {
-          await tx.run(
-            `INSERT INTO jobs (request_id, source_id, status, next_attempt_at, attempts, lease_owner, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            job.status === 'pending'
-              ? [record.id, record.sourceId, 'pending', record.receivedAt, 0, null, record.receivedAt]
-              : [record.id, record.sourceId, 'running', job.leaseUntil, 1, job.leaseOwner, record.receivedAt],
-          );
+      const duplicates: InboundRecord[] = [];
+      for (const { record } of items) {
+        if (inserted.has(record.id)) {
+          results.push({ id: record.id, duplicateOf: null });
+          continue;
         }
+        // The unique (source, dedup key) index refused it: an earlier copy holds the key, maybe in this very batch.
+        const first = await one<Row>(tx, 'SELECT id FROM requests WHERE source_id = $1 AND dedup_key = $2', [record.sourceId, record.dedupKey]);
+        if (!first) throw new Error(`request ${record.id} conflicts on its id`);
+        const duplicateOf = String(first.id);
+        duplicates.push({ ...record, status: 'duplicate', responseStatus: 200, dedupKey: null, duplicateOf, processing: { ...record.processing, status: 'none' } });
         results.push({ id: record.id, duplicateOf });
+      }
+      if (duplicates.length > 0) await this.insertRecords(tx, duplicates);
+      const jobs = items.filter(({ record, job }) => job !== null && inserted.has(record.id)).map(({ record, job }) =>
+        job!.status === 'pending'
+          ? [record.id, record.sourceId, 'pending', record.receivedAt, 0, null, record.receivedAt]
+          : [record.id, record.sourceId, 'running', job!.leaseUntil, 1, job!.leaseOwner, record.receivedAt]);
+      if (jobs.length > 0) {
+        const rows = this.sql.rows('j', JOB_COLUMNS, 1, jobs);
+        await tx.run(
+          `INSERT INTO jobs (${JOB_COLUMNS.map(([name]) => name).join(', ')}) SELECT ${JOB_COLUMNS.map(([name]) => name).join(', ')} FROM ${rows.sql}`,
+          rows.params,
+        );
       }
       return results;
     });
+  }
+
+  private insertRecords(tx: SqlExecutor, records: readonly InboundRecord[]): Promise<Row[]> {
+    const rows = this.sql.rows('r', REQUEST_COLUMNS, 1, records.map(requestParams));
+    const names = REQUEST_COLUMNS.map(([name]) => name).join(', ');
+    return tx.all<Row>(`INSERT INTO requests (${names}) SELECT ${names} FROM ${rows.sql} WHERE true ON CONFLICT DO NOTHING RETURNING id`, rows.params);
   }
 
   async getRequest(sourceId: string, id: string): Promise<InboundRecord | null> {
@@ -312,11 +317,16 @@ export class SqlInboundStore {
   }
 }
 
-const insertRequestSql = `
-  INSERT INTO requests (id, source_id, method, path, query, headers, body, received_at, status, response_status, verified,
-    reason, dedup_key, duplicate_of, processing_status, processing_output, processing_error, processing_ms, processed_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-  ON CONFLICT DO NOTHING RETURNING id`;
+const REQUEST_COLUMNS = [
+  ['id', 'text'], ['source_id', 'text'], ['method', 'text'], ['path', 'text'], ['query', 'text'], ['headers', 'text'], ['body', 'bytea'],
+  ['received_at', 'bigint'], ['status', 'text'], ['response_status', 'bigint'], ['verified', 'bigint'], ['reason', 'text'],
+  ['dedup_key', 'text'], ['duplicate_of', 'text'], ['processing_status', 'text'], ['processing_output', 'text'],
+  ['processing_error', 'text'], ['processing_ms', 'bigint'], ['processed_at', 'bigint'],
+] as const;
+const JOB_COLUMNS = [
+  ['request_id', 'text'], ['source_id', 'text'], ['status', 'text'], ['next_attempt_at', 'bigint'], ['attempts', 'bigint'],
+  ['lease_owner', 'text'], ['created_at', 'bigint'],
+] as const;
 
 function requestParams(record: InboundRecord): unknown[] {
   const { processing } = record;
