@@ -285,6 +285,21 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(await store.queueDepth()).toEqual({ pending: 0, sending: 0 });
     });
 
+    it('shares a rate-limit bucket per endpoint: a burst of one second, then the rate', async () => {
+      const app = await makeApp();
+      const endpoint = await makeEndpoint(app.id, { rateLimit: 4 });
+      // Two workers asking at the same instant share the 4-token burst.
+      expect(await store.takeRateTokens(endpoint.id, 3, 4, T0)).toEqual({ granted: 3, nextTokenInMs: 0 });
+      const second = await store.takeRateTokens(endpoint.id, 3, 4, T0);
+      expect(second.granted).toBe(1);
+      expect(second.nextTokenInMs).toBe(250);
+      expect((await store.takeRateTokens(endpoint.id, 1, 4, T0 + 100)).granted).toBe(0);
+      // 4 per second: half a second later, two more.
+      expect((await store.takeRateTokens(endpoint.id, 5, 4, T0 + 500)).granted).toBe(2);
+      // The bucket never holds more than one second's worth.
+      expect((await store.takeRateTokens(endpoint.id, 10, 4, T0 + 60_000)).granted).toBe(4);
+    });
+
     it('reserves, completes, replays and expires idempotency keys', async () => {
       expect(await store.getIdempotent('s', 'k', T0)).toBeNull();
       expect(await store.reserveIdempotent('s', 'k', T0 + 100, T0)).toBe(true);

@@ -152,15 +152,18 @@ export class DeliveryWorker {
   private async startReady(now: number): Promise<void> {
     const batch = this.ready.splice(0, this.freeSlots());
     await this.loadEndpoints(batch.map((entry) => entry.delivery.endpointId), now);
+    const tokens = await this.rateTokens(batch, now);
     const giveBack: ClaimedDelivery[] = [];
     const longer: ClaimedDelivery[] = [];
     for (const { delivery, claimedAt } of batch) {
       const info = this.endpoints.get(delivery.endpointId);
       if (!info) continue; // deleted with its deliveries
-      if (now - claimedAt > READY_MAX_WAIT_MS || this.throttle.tryStart(delivery.endpointId, info.endpoint.rateLimit, now) > 0) {
+      const limited = info.endpoint.rateLimit !== null;
+      if (now - claimedAt > READY_MAX_WAIT_MS || (limited && !(tokens.get(delivery.endpointId)! > 0)) || !this.throttle.tryStart(delivery.endpointId)) {
         giveBack.push(delivery);
         continue;
       }
+      if (limited) tokens.set(delivery.endpointId, tokens.get(delivery.endpointId)! - 1);
       if ((info.endpoint.timeoutMs ?? 0) > this.options.deliveryTimeoutMs) longer.push(delivery);
       this.send(delivery, info);
     }
@@ -170,6 +173,23 @@ export class DeliveryWorker {
       const maxTimeout = Math.max(...longer.map((d) => this.endpoints.get(d.endpointId)?.endpoint.timeoutMs ?? 0));
       await this.store.extendLeases(longer, this.owner, now + maxTimeout + LEASE_MARGIN_MS);
     }
+  }
+
+  /** Tokens of the shared rate-limit buckets for this batch's rate-limited endpoints (one transaction per endpoint). */
+  private async rateTokens(batch: ReadonlyArray<{ delivery: ClaimedDelivery }>, now: number): Promise<Map<string, number>> {
+    const wanted = new Map<string, number>();
+    for (const { delivery } of batch) {
+      if (this.endpoints.get(delivery.endpointId)?.endpoint.rateLimit == null) continue;
+      wanted.set(delivery.endpointId, (wanted.get(delivery.endpointId) ?? 0) + 1);
+    }
+    const granted = new Map<string, number>();
+    for (const [endpointId, count] of wanted) {
+      const rate = this.endpoints.get(endpointId)!.endpoint.rateLimit!;
+      const taken = await this.store.takeRateTokens(endpointId, count, rate, now);
+      granted.set(endpointId, taken.granted);
+      if (taken.granted < count) this.throttle.block(endpointId, now + taken.nextTokenInMs);
+    }
+    return granted;
   }
 
   private async releaseReady(deliveries: ClaimedDelivery[]): Promise<void> {

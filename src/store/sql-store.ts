@@ -382,6 +382,25 @@ export class SqlStore implements Store {
     }, { durable: false });
   }
 
+  async takeRateTokens(endpointId: string, wanted: number, ratePerSecond: number, now: number): Promise<{ granted: number; nextTokenInMs: number }> {
+    return this.exec.transaction(async (tx) => {
+      await tx.run('INSERT INTO endpoint_rate (endpoint_id, tokens, refilled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [endpointId, ratePerSecond, now]);
+      // Refill for the time passed, capped at one second's worth; the UPDATE also locks the row (PostgreSQL) until commit.
+      const [row] = await tx.all<Row>(
+        `UPDATE endpoint_rate SET
+           tokens = CASE WHEN tokens + ($2 - refilled_at) * $3 / 1000.0 > $3 THEN $3 ELSE tokens + ($2 - refilled_at) * $3 / 1000.0 END,
+           refilled_at = $2
+         WHERE endpoint_id = $1 RETURNING tokens`,
+        [endpointId, now, ratePerSecond],
+      );
+      const tokens = Number(row?.tokens ?? 0);
+      const granted = Math.max(0, Math.min(wanted, Math.floor(tokens)));
+      if (granted > 0) await tx.run('UPDATE endpoint_rate SET tokens = tokens - $2 WHERE endpoint_id = $1', [endpointId, granted]);
+      const left = tokens - granted;
+      return { granted, nextTokenInMs: granted === wanted ? 0 : Math.ceil(((1 - (left % 1)) * 1000) / ratePerSecond) };
+    });
+  }
+
   async nextDueAt(): Promise<number | null> {
     const row = await one<Row>(this.exec, "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status IN ('pending', 'sending')");
     return row?.due === null || row?.due === undefined ? null : Number(row.due);

@@ -332,6 +332,11 @@ export interface Store {
   releaseDeliveries(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, nextAttemptAt: number): Promise<void>;
   /** Extends the lease of claimed deliveries (endpoints whose timeout is longer than the default lease covers). */
   extendLeases(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, leaseUntil: number): Promise<void>;
+  /**
+   * Takes up to `wanted` tokens from the endpoint's shared bucket (`ratePerSecond`, bursts of one second's worth).
+   * Returns how many were granted, and when the next token arrives if fewer than wanted.
+   */
+  takeRateTokens(endpointId: string, wanted: number, ratePerSecond: number, now: number): Promise<{ granted: number; nextTokenInMs: number }>;
   /** `owner` guards against recording over a delivery whose lease expired and was taken by another worker. */
   recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects>;
   /** Queues one manual attempt now; creates the delivery row when the endpoint never had one. */
