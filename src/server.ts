@@ -14,6 +14,7 @@ import { statsRoutes } from './api/stats.js';
 import { sharedSchemas } from './api/schemas.js';
 import { systemRoutes } from './api/system.js';
 import { schemaCompiler } from './api/validation.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import { inboundRoutes } from './inbound/routes.js';
 import type { InboundReceiver } from './inbound/receiver.js';
 import type { Services } from './services.js';
@@ -73,5 +74,6 @@ export async function buildServer(services: Services, options: { api?: boolean; 
   statsRoutes(app, services);
   if (options.receiver) await inboundRoutes(app, options.receiver, services.config.maxBodyBytes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(dashboardRoutes);
   return app;
 }

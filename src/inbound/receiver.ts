@@ -183,24 +183,24 @@ export class InboundReceiver {
 
   /** Sync mode: the handler's result is the answer, unless it takes too long; then 202 and it finishes in the background. */
   private async processInline(record: InboundRecord, source: Source): Promise<InboundReply> {
-    const work = this.processor.process(record, source).then(async (result) => {
-      await this.store.finishJob(record.id, result, this.options.owner);
-      return result;
-    });
-    work.catch((err: unknown) => this.logger.error({ err, requestId: record.id }, 'sync processing failed; the job will be retried when its lease ends'));
+    const processed = this.processor.process(record, source);
+    const finish = (result: ProcessingResult, responseStatus?: number) =>
+      this.store.finishJob(record.id, result, this.options.owner, responseStatus).catch((err: unknown) =>
+        this.logger.error({ err, requestId: record.id }, 'could not record sync processing; the job runs again when its lease ends'));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(resolve, this.options.syncResponseTimeoutMs, 'late');
     });
-    const result = await Promise.race([work, late]).catch(() => 'late' as const);
+    const result = await Promise.race([processed, late]);
     clearTimeout(timer);
-    if (result === 'late') return json(202, { id: record.id });
-    if (result.status === 'failed') return refusal('handler_failed', result.error ?? 'the handler failed');
-    try {
-      return toHttpResponse(result.output);
-    } catch (err) {
-      return refusal('handler_failed', (err as Error).message);
+    if (result === 'late') {
+      void processed.then((done) => finish(done));
+      return json(202, { id: record.id });
     }
+    const reply = syncReply(result);
+    // The request log shows the answer the sender actually got.
+    await finish(result, reply.status);
+    return reply;
   }
 
   private allowlist(source: Source): IpAllowlist {
@@ -210,6 +210,16 @@ export class InboundReceiver {
     const list = IpAllowlist.parse(source.ipAllowlist ?? []);
     this.allowlists.set(source.id, { key, list });
     return list;
+  }
+}
+
+/** The answer to a sync-mode request: the handler's result as a response, or 502 when it failed. */
+function syncReply(result: ProcessingResult): InboundReply {
+  if (result.status === 'failed') return refusal('handler_failed', result.error ?? 'the handler failed');
+  try {
+    return toHttpResponse(result.output);
+  } catch (err) {
+    return refusal('handler_failed', (err as Error).message);
   }
 }
 

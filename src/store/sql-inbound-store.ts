@@ -186,7 +186,7 @@ export class SqlInboundStore {
     }, { durable: false });
   }
 
-  async finishJob(requestId: string, result: ProcessingResult, owner: string | null): Promise<boolean> {
+  async finishJob(requestId: string, result: ProcessingResult, owner: string | null, responseStatus?: number): Promise<boolean> {
     return this.exec.transaction(async (tx) => {
       // With an owner, only the worker that still holds the lease may finish the job (another may have retaken it).
       const removed = owner === null
@@ -195,8 +195,8 @@ export class SqlInboundStore {
       if (owner !== null && removed === 0) return false;
       await tx.run(
         `UPDATE requests SET processing_status = $2, processing_output = $3, processing_error = $4, processing_ms = $5,
-           processed_at = $6 WHERE id = $1`,
-        [requestId, result.status, jsonText(result.output), result.error, result.durationMs, result.finishedAt],
+           processed_at = $6, response_status = COALESCE(CAST($7 AS INTEGER), response_status) WHERE id = $1`,
+        [requestId, result.status, jsonText(result.output), result.error, result.durationMs, result.finishedAt, responseStatus ?? null],
       );
       return true;
     });

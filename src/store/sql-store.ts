@@ -76,7 +76,7 @@ export class SqlStore implements Store {
   readonly listRequests: Store['listRequests'] = (sourceId, filter, page) => this.inbound.listRequests(sourceId, filter, page);
   readonly listRequestsSince: Store['listRequestsSince'] = (sourceId, afterId, limit) => this.inbound.listRequestsSince(sourceId, afterId, limit);
   readonly claimJobs: Store['claimJobs'] = (opts) => this.inbound.claimJobs(opts);
-  readonly finishJob: Store['finishJob'] = (requestId, result, owner) => this.inbound.finishJob(requestId, result, owner);
+  readonly finishJob: Store['finishJob'] = (requestId, result, owner, responseStatus) => this.inbound.finishJob(requestId, result, owner, responseStatus);
   readonly requeueRequest: Store['requeueRequest'] = (sourceId, requestId, now) => this.inbound.requeueRequest(sourceId, requestId, now);
   readonly nextJobDueAt: Store['nextJobDueAt'] = () => this.inbound.nextJobDueAt();
   readonly jobDepth: Store['jobDepth'] = () => this.inbound.jobDepth();

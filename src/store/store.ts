@@ -377,8 +377,11 @@ export interface Store {
   listRequestsSince(sourceId: string, afterId: string, limit: number): Promise<InboundRecord[]>;
   /** Claims due processing jobs: pending ones, and running ones whose lease ran out. */
   claimJobs(opts: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<ClaimedJob[]>;
-  /** Records the processing result on the request and removes its job (only while `owner` holds the lease, when given). */
-  finishJob(requestId: string, result: ProcessingResult, owner: string | null): Promise<boolean>;
+  /**
+   * Records the processing result on the request and removes its job (only while `owner` holds the lease, when given).
+   * `responseStatus`: the status a sync-mode sender was answered with, once the handler decided it.
+   */
+  finishJob(requestId: string, result: ProcessingResult, owner: string | null, responseStatus?: number): Promise<boolean>;
   /** Queues processing again (replay); false when the request does not exist in that source. */
   requeueRequest(sourceId: string, requestId: string, now: number): Promise<boolean>;
   nextJobDueAt(): Promise<number | null>;

@@ -74,7 +74,7 @@ export const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const STATUS_KIND = {
   accepted: 'ok', succeeded: 'ok', success: 'ok', enabled: 'ok', verified: 'ok',
   rejected: 'bad', failed: 'bad', disabled: 'bad', unverified: 'bad',
-  duplicate: 'warn', pending: 'warn', sending: 'info', running: 'info', none: 'muted', manual: 'info', scheduled: 'muted',
+  duplicate: 'warn', pending: 'warn', sending: 'info', running: 'info', none: 'muted', manual: 'info', scheduled: 'muted', info: 'info',
 };
 
 /** A status chip; the text always carries the meaning (colour is only a hint). */
@@ -187,7 +187,6 @@ export function confirmButton(label, { confirmLabel = 'Confirm', question, dange
 
 /** Runs `fn` with the button disabled and a busy state; shows a toast on error. */
 export async function busy(button, fn) {
-  const before = button.textContent;
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   try {
@@ -198,7 +197,6 @@ export async function busy(button, fn) {
   } finally {
     button.disabled = false;
     button.removeAttribute('aria-busy');
-    button.textContent = before;
   }
 }
 

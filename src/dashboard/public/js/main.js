@@ -201,7 +201,7 @@ function onKey(event) {
     event.preventDefault();
     help.showModal();
   } else if (key === '/') {
-    const first = main.querySelector('[data-filter], input:not([type=hidden]), select, textarea');
+    const first = main.querySelector('[data-filter]') ?? main.querySelector('input:not([type=hidden]):not([readonly]), select, textarea');
     if (first) {
       event.preventDefault();
       first.focus();

@@ -1,0 +1,32 @@
+// The attempt timeline, shared by the message and endpoint pages.
+import { seg } from '../api.js';
+import { chip, codeChip, h, prettyBody, time } from '../dom.js';
+
+/**
+ * One attempt as a timeline entry: outcome, response code, duration, trigger, time, then the response body and error
+ * in a disclosure. `link` is 'message' or 'endpoint': what the entry links to.
+ */
+export function attemptItem(attempt, { appRef, link, endpointLabel }) {
+  const body = prettyBody(attempt.response, 'utf8', '');
+  const target = link === 'message'
+    ? h('a', { href: `#/apps/${seg(appRef)}/messages/${seg(attempt.messageId)}`, class: 'mono small' }, attempt.messageId)
+    : h('a', { href: `#/apps/${seg(appRef)}/endpoints/${seg(attempt.endpointId)}`, class: 'mono small' }, endpointLabel ?? attempt.endpointId);
+  return h('li', { class: ['attempt', `attempt-${attempt.status}`], dataset: { id: attempt.id, status: attempt.status } },
+    h('span', { class: 'dot', 'aria-hidden': 'true' }),
+    h('div', { class: 'attempt-body' },
+      h('div', { class: 'attempt-head' },
+        h('strong', {}, `Attempt ${attempt.attempt}`),
+        chip(attempt.status),
+        codeChip(attempt.responseStatusCode),
+        h('span', { class: 'small' }, `${attempt.durationMs} ms`),
+        chip(attempt.trigger),
+        time(attempt.timestamp)),
+      h('div', { class: 'attempt-target' }, target),
+      attempt.error ? h('p', { class: 'reason' }, attempt.error) : null,
+      attempt.nextAttemptAt ? h('p', { class: 'small muted' }, 'next attempt ', time(attempt.nextAttemptAt)) : null,
+      attempt.response
+        ? h('details', {},
+          h('summary', {}, `Response body (${attempt.response.length} characters${attempt.response.length >= 4096 ? ', first 4 KB' : ''})`),
+          h('pre', { class: 'code', tabindex: '0' }, body.pretty))
+        : h('p', { class: 'small muted' }, 'Empty response body.')));
+}
