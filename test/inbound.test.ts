@@ -112,6 +112,16 @@ describe('inbound gateway', () => {
       expect((await hy.api('GET', '/api/v1/sources', undefined, { token: null })).status).toBe(401);
     });
 
+    it('keeps the stored secret when a client sends the redacted verification back', async () => {
+      await hy.api('POST', '/api/v1/sources', { name: 'roundtrip', verification: { type: 'github', secret: 'the-real-secret' } });
+      const read = (await hy.api('GET', '/api/v1/sources/roundtrip')).body;
+      expect(read.verification.secret).toBe('********');
+      expect((await hy.api('PATCH', '/api/v1/sources/roundtrip', { description: 'x', verification: read.verification })).status).toBe(200);
+      const body = '{"zen":"ok"}';
+      const res = await post('/in/roundtrip', body, { 'x-hub-signature-256': await githubSign('the-real-secret', body) });
+      expect(res.status).toBe(202);
+    });
+
     it('updates and deletes a source with its request log', async () => {
       await hy.api('POST', '/api/v1/sources', { name: 'temp' });
       const first = await json(post('/in/temp', '{}'));

@@ -1,3 +1,4 @@
+import { REDACTED } from '../domain/sources.js';
 import { isUtf8Text, parseQuery } from '../inbound/body.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, InboundRecord, Message, Source } from '../store/store.js';
 
@@ -102,7 +103,7 @@ export const sourceJson = (source: Source, baseUrl: string) => ({
   updatedAt: iso(source.updatedAt),
 });
 
-const redact = (value: unknown): unknown => (Array.isArray(value) ? value.map(() => '********') : '********');
+const redact = (value: unknown): unknown => (Array.isArray(value) ? value.map(() => REDACTED) : REDACTED);
 
 export const inboundRequestJson = (record: InboundRecord) => {
   const text = isUtf8Text(record.body);

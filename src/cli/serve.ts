@@ -16,7 +16,7 @@ export async function serveCommand(overrides: Record<string, string | undefined>
 
   const hookyard = await startHookyard(config);
   let banner = `\nHookyard ${config.role === 'all' ? '' : `(${config.role}) `}listening on ${hookyard.url}\n`;
-  if (config.role !== 'worker') banner += `  API reference: ${hookyard.url}/docs\n`;
+  if (config.role !== 'worker') banner += `  Dashboard:     ${hookyard.url}/\n  API reference: ${hookyard.url}/docs\n`;
   if (hookyard.generatedAdminToken !== null) {
     // Shown once: only its hash is stored.
     banner +=

@@ -78,7 +78,7 @@ export class SourceService {
   async update(id: string, input: SourceInput, now = Date.now()): Promise<Source | null> {
     const before = await this.store.getSource(id);
     if (!before) return null;
-    const updated = await this.store.updateSource(before.id, this.check(input), now);
+    const updated = await this.store.updateSource(before.id, this.check(keepRedactedSecrets(input, before)), now);
     if (updated) await this.syncForwards(updated, now);
     this.cache.delete(before.name);
     if (updated) this.cache.delete(updated.name);
@@ -158,6 +158,25 @@ export class SourceService {
     for (const endpoint of existing) if (!urls.includes(endpoint.url)) await this.store.deleteEndpoint(app.id, endpoint.id);
     for (const url of urls) if (!existing.some((endpoint) => endpoint.url === url)) await this.endpoints.create(app.id, { url }, 'standard', now);
   }
+}
+
+/** What the API shows instead of a secret (see serialize.ts). */
+export const REDACTED = '********';
+
+/**
+ * A client that reads a source and sends its verification back unchanged sends REDACTED in place of the secrets: keep
+ * the stored ones for those fields (same type only), instead of overwriting the secret with the mask.
+ */
+function keepRedactedSecrets(input: SourceInput, before: Source): SourceInput {
+  const next = input.verification;
+  const stored = before.verification;
+  if (!next || !stored || next.type !== stored.type) return input;
+  const kept: SourceVerification = { ...next };
+  for (const [field, value] of Object.entries(next)) {
+    if (value === REDACTED) kept[field] = stored[field];
+    else if (Array.isArray(value) && value.length > 0 && value.every((item) => item === REDACTED) && Array.isArray(stored[field])) kept[field] = stored[field];
+  }
+  return { ...input, verification: kept };
 }
 
 function checkVerification(verification: SourceVerification | null): SourceVerification | null {
