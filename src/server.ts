@@ -1,10 +1,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { appRoutes } from './api/apps.js';
 import { Authenticator } from './api/auth.js';
 import { endpointRoutes } from './api/endpoints.js';
-import { registerErrorHandler } from './api/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './api/error-handler.js';
 import { eventTypeRoutes } from './api/event-types.js';
 import { registerIdempotency } from './api/idempotency.js';
 import { messageRoutes } from './api/messages.js';
@@ -26,10 +26,17 @@ export async function buildServer(services: Services, options: { api?: boolean; 
     loggerInstance: services.logger as FastifyBaseLogger,
     bodyLimit: services.config.maxBodyBytes,
     return503OnClosing: true,
+    // Per-request "incoming/completed" lines would flood the log at webhook rates (and a scan of unknown paths would
+    // too): failures are logged where they are handled.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: services.config.trustProxy,
     ajv: { customOptions: { removeAdditional: false } },
+    // Identifiers in paths (event type names, app uids) may be 256 characters, percent-encoded up to three times that.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors,
+    clientErrorHandler,
   });
-  // Per-request "incoming/completed" lines would flood the log at webhook rates: routes log warnings and errors only.
+  // Routes log warnings and errors only.
   app.addHook('onRoute', (route) => {
     if (!route.logLevel) route.logLevel = 'warn';
   });

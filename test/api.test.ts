@@ -165,6 +165,8 @@ describe('management API', () => {
   it('filters messages by event type and time', async () => {
     const { body: app } = await hy.api('POST', '/api/v1/apps', { name: 'filters' });
     await hy.api('POST', `/api/v1/apps/${app.id}/messages`, { eventType: 'a', payload: { n: 1 } });
+    // `before` and `after` are exclusive at millisecond precision: keep the middle clear of both messages' times.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const middle = new Date().toISOString();
     await new Promise((resolve) => setTimeout(resolve, 5));
     await hy.api('POST', `/api/v1/apps/${app.id}/messages`, { eventType: 'b', payload: { n: 2 } });

@@ -440,7 +440,17 @@ interface Outcome {
 }
 
 /** Node's own refusals (parser errors, 431, 417, a missing Host) carry no Hookyard error code. */
-const isConnectionRefusal = (status: number, body: string): boolean => [400, 408, 417, 431].includes(status) && !body.includes('"code"');
+// Refusals written to the socket by Node (417) or by src/api/error-handler.ts's clientErrorHandler, never by a route.
+const HTTP_LAYER_REFUSALS = new Set(['the request is not valid HTTP', 'the request headers are too large', 'the request was not received in time']);
+const messageOf = (body: string): string => {
+  try {
+    return String((JSON.parse(body) as { message?: unknown }).message);
+  } catch {
+    return '';
+  }
+};
+const isConnectionRefusal = (status: number, body: string): boolean =>
+  [400, 408, 417, 431].includes(status) && (!body.includes('"code"') || HTTP_LAYER_REFUSALS.has(messageOf(body)));
 
 interface Job {
   cases: FuzzCase[];

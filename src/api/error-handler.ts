@@ -1,5 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { HookyardError, type ErrorCode } from '../errors.js';
+import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { ERROR_CODES, HookyardError, type ErrorCode } from '../errors.js';
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'bad_request',
@@ -10,7 +12,9 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  414: 'uri_too_long',
   429: 'rate_limited',
+  431: 'headers_too_large',
 };
 
 /** Every error leaves as `{code, message, details?}`; internal failures are logged in full and answered with a bare 500. */
@@ -40,3 +44,38 @@ export function registerErrorHandler(app: FastifyInstance): void {
     reply.code(404).send({ code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 }
+
+/**
+ * Paths Fastify's router refuses before any route runs (a broken percent-escape, a path parameter over
+ * `maxParamLength`) get the same `{code, message}` body as every other error.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? ['uri_too_long', 'a path parameter is over 1,024 characters'] : ['bad_request', 'the URL is malformed'];
+  reply.code(ERROR_CODES[code].status).send({ code, message });
+}
+
+/**
+ * Requests Node's HTTP parser rejects (malformed, headers too large, too slow) never reach Fastify. Fastify's default
+ * handler logs the error with its `rawPacket`, the request's raw bytes, Authorization and signature headers included;
+ * this one logs only what went wrong, and answers with a registered code.
+ */
+export const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHandler']> = function (
+  this: FastifyInstance,
+  error: Error & { code?: string },
+  socket: Socket,
+) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request headers are too large']
+        : [400, 'bad_request', 'the request is not valid HTTP'];
+  this.log.debug({ code: error.code, status }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify({ code, message });
+    socket.write(`HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+};

@@ -147,7 +147,7 @@ const sourceFields = {
     required: ['mode'],
     properties: {
       mode: { enum: ['async', 'sync'] },
-      status: { type: 'integer', minimum: 100, maximum: 599 },
+      status: { type: 'integer', minimum: 200, maximum: 599 },
       headers: {
         type: 'object',
         maxProperties: 50,

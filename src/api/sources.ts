@@ -154,16 +154,20 @@ async function streamRequests(
   store: Services['store'],
   feed: Services['inboundFeed'],
 ): Promise<void> {
-  const resume = request.headers['last-event-id'];
-  let cursor = typeof resume === 'string' && resume !== '' ? resume : (await store.listRequests(source.id, {}, { limit: 1 })).data[0]?.id ?? '';
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
+  const headers = {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
-  });
+  };
+  // HEAD (the route Fastify adds beside GET) gets the headers alone: Node holds a HEAD response's headers until it
+  // ends, and the stream never would.
+  if (request.method === 'HEAD') return void reply.code(200).headers(headers).send();
+  const resume = request.headers['last-event-id'];
+  let cursor = typeof resume === 'string' && resume !== '' ? resume : (await store.listRequests(source.id, {}, { limit: 1 })).data[0]?.id ?? '';
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, headers);
   res.write(': connected\n\n');
 
   let closed = false;

@@ -57,7 +57,7 @@ export class DeliveryWorker {
   private readonly abortAll = new AbortController();
   private readonly throttle: EndpointThrottle;
   private readonly endpoints = new Map<string, EndpointInfo>();
-  private readonly recorder: GroupCommit<DeliveryOutcome, undefined>;
+  private readonly recorder: GroupCommit<DeliveryOutcome, boolean>;
   private stopping = false;
   private readonly loop: ClaimLoop;
   private housekeeper: NodeJS.Timeout | undefined;
@@ -81,13 +81,24 @@ export class DeliveryWorker {
     this.refillAt = Math.max(1, Math.min(CLAIM_BATCH, Math.floor(options.concurrency / 2)));
     this.loop = new ClaimLoop({ fill: () => this.fill(), nextDueAt: () => store.nextDueAt(), idlePollMs: options.idlePollMs ?? 500, logger, name: 'delivery worker' });
     this.recorder = new GroupCommit(async (outcomes) => {
-      const now = Date.now();
-      const effects = await store.recordOutcomes(outcomes, { now, disableAfterMs: options.endpointDisableAfterMs, owner: this.owner });
-      for (const disabled of effects.disabledEndpoints) {
-        this.endpoints.delete(disabled.endpointId);
-        void this.operational.emit('endpoint.disabled', { appId: disabled.appId, endpointId: disabled.endpointId, reason: disabled.reason });
+      try {
+        await this.record(outcomes);
+        return outcomes.map(() => true);
+      } catch (err) {
+        if (outcomes.length === 1) throw err;
+        // One outcome the database refuses must not take the rest of the batch, other tenants' included, down with it.
+        this.logger.warn({ err, outcomes: outcomes.length }, 'could not record a batch of attempts; recording them one by one');
+        const recorded: boolean[] = [];
+        for (const outcome of outcomes) {
+          recorded.push(
+            await this.record([outcome]).then(
+              () => true,
+              (one: unknown) => (this.logger.error({ err: one, messageId: outcome.attempt.messageId }, 'could not record attempt'), false),
+            ),
+          );
+        }
+        return recorded;
       }
-      return outcomes.map(() => undefined);
     }, 256, RECORD_WINDOW_MS);
   }
 
@@ -249,7 +260,8 @@ export class DeliveryWorker {
     this.metrics.attempts.inc({ outcome: outcome.attempt.status });
     this.metrics.attemptDuration.observe(result.durationMs / 1000);
     void this.recorder.submit(outcome).then(
-      () => {
+      (recorded) => {
+        if (!recorded) return;
         if (outcome.next.status === 'succeeded') {
           this.metrics.deliveryLatency.observe((Date.now() - delivery.messageCreatedAt) / 1000);
           if (delivery.exhaustedAt !== null) void this.operational.emit('message.attempt.recovered', attemptEvent(delivery, outcome));
@@ -260,6 +272,14 @@ export class DeliveryWorker {
       // The delivery stays leased; when the lease runs out it is attempted again.
       (err: unknown) => this.logger.error({ err, messageId: delivery.messageId }, 'could not record attempt'),
     );
+  }
+
+  private async record(outcomes: DeliveryOutcome[]): Promise<void> {
+    const effects = await this.store.recordOutcomes(outcomes, { now: Date.now(), disableAfterMs: this.options.endpointDisableAfterMs, owner: this.owner });
+    for (const disabled of effects.disabledEndpoints) {
+      this.endpoints.delete(disabled.endpointId);
+      void this.operational.emit('endpoint.disabled', { appId: disabled.appId, endpointId: disabled.endpointId, reason: disabled.reason });
+    }
   }
 
   private async loadEndpoints(ids: string[], now: number): Promise<void> {

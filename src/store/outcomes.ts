@@ -30,9 +30,13 @@ export async function recordOutcomes(
     a.id, a.messageId, a.endpointId, a.appId, a.url, a.status, a.responseStatusCode, a.response, a.error, a.durationMs, a.attempt,
     a.trigger, a.createdAt, a.nextAttemptAt,
   ]));
+  // Only attempts whose delivery still exists: an endpoint, app or message deleted while its attempt was in flight takes
+  // its deliveries with it, and its attempt row would break the foreign key and roll back every other tenant's outcome
+  // in the batch.
   await tx.run(
     `INSERT INTO attempts (${ATTEMPT_COLUMNS.map(([name]) => name).join(', ')})
-     SELECT ${ATTEMPT_COLUMNS.map(([name]) => name).join(', ')} FROM ${attempts.sql}`,
+     SELECT ${ATTEMPT_COLUMNS.map(([name]) => `a.${name}`).join(', ')} FROM ${attempts.sql}
+     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = a.message_id AND d.endpoint_id = a.endpoint_id)`,
     attempts.params,
   );
   // Guarded by the lease: a worker whose lease ran out (and whose delivery another worker took) must not overwrite it.
