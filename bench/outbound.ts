@@ -1,198 +1,386 @@
 /**
- * Outbound delivery benchmark: Hookyard end to end (API → SQLite outbox → worker → receiver) and Hookyard's worker
- * draining a backlog, side by side with a raw undici loop doing the same POSTs at the same concurrency (the ceiling).
+ * Outbound delivery benchmark: Hookyard end to end (API → outbox → worker → receiver) and Hookyard's worker draining a
+ * backlog, side by side with a raw undici loop doing the same POSTs at the same concurrency (the ceiling) and with a
+ * BullMQ queue on the local Redis plus a worker process POSTing with undici (the typical hand-rolled alternative, both
+ * ways too); and the fan-out of one message to 100 endpoints. Everything goes to one keep-alive receiver.
  *
- *   npx tsx bench/outbound.ts [--messages 20000] [--concurrency 50] [--db sqlite|postgres://…]
+ *   npm run build && npx tsx bench/outbound.ts [--messages 20000] [--warmup 5000] [--concurrency 50]
+ *     [--systems raw,e2e,drain,bullmq,fanout] [--db sqlite|postgres://… (repeatable)] [--synchronous full|normal]
+ *     [--fanout-rounds 10] [--fanout-burst 100] [--cpu-prof <dir>]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { bullmqClient, bullmqDrain, bullmqEndToEnd, bullmqUnavailable } from './lib/bullmq-sender.js';
 import { benchDatabase, type BenchDatabase } from './lib/database.js';
-import { printTable, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
+import { hookyardApi, startHookyard } from './lib/hookyard.js';
+import { benchPayload, receiverStats, resetReceiver, startReceiver, waitForCount } from './lib/receiver-client.js';
+import { goalLines, printRows, type BenchRow } from './lib/report.js';
+import { isMain, loadAverage, runPool, saveResult, stopProcess, summarize } from './lib/util.js';
 
-const { values } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '20000' },
-    warmup: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '50' },
-    synchronous: { type: 'string', default: 'full' },
-    // Comma-separated subset of raw,e2e,drain: handy when working on one of them.
-    systems: { type: 'string', default: 'raw,e2e,drain' },
-    // Writes a V8 CPU profile of each Hookyard process into this directory.
-    'cpu-prof': { type: 'string' },
-    // sqlite (default: a fresh file per system) or postgres://… (a fresh schema per system, dropped after).
-    db: { type: 'string', default: 'sqlite' },
-  },
-});
-const MESSAGES = Number(values.messages);
-const CONCURRENCY = Number(values.concurrency);
-// Every system first handles WARMUP requests that are not measured, so that each is compared with a warm JIT.
-const WARMUP = Number(values.warmup);
-const TOKEN = 'bench-admin-token-0123456789';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PAYLOAD_FILL = 'x'.repeat(600); // ~1 KB bodies, a typical event
-
-interface Stats {
-  count: number;
-  firstAt: number;
-  lastAt: number;
-  latencies: number[];
+export interface OutboundOptions {
+  messages: number;
+  /** Every system first handles this many messages that are not measured, so that each is compared warm. */
+  warmup: number;
+  concurrency: number;
+  /** Subset of raw, e2e, drain, bullmq (end to end and drain), fanout. The raw loop always runs (the ceiling). */
+  systems: string[];
+  /** Databases of the Hookyard systems: `sqlite` (a fresh file each) or `postgres://…` (a fresh schema each). */
+  dbs: string[];
+  /** HOOKYARD_SQLITE_SYNCHRONOUS. */
+  synchronous: 'full' | 'normal';
+  /** Fan-out: single messages timed one by one, then a burst of this many messages at once. */
+  fanoutRounds: number;
+  fanoutBurst: number;
+  fanoutEndpoints: number;
+  /** Writes a V8 CPU profile of each Hookyard process into this directory. */
+  cpuProf?: string;
+  /** An already running bench/lib/receiver.mjs; otherwise one is started for the run. */
+  receiverUrl?: string;
 }
 
-async function runPool(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < total) await task(next++);
-  }));
+export const OUTBOUND_DEFAULTS: OutboundOptions = {
+  messages: 20_000,
+  warmup: 5_000,
+  concurrency: 50,
+  systems: ['raw', 'e2e', 'drain', 'bullmq'],
+  dbs: ['sqlite'],
+  synchronous: 'full',
+  fanoutRounds: 10,
+  fanoutBurst: 100,
+  fanoutEndpoints: 100,
+};
+
+interface Measured {
+  rate: number;
+  p50?: number;
+  p99?: number;
+  max?: number;
+  elapsed: number;
+  acceptRate?: number;
 }
 
-async function receiverStats(url: string): Promise<Stats> {
-  return (await (await fetch(`${url}/stats`)).json()) as Stats;
-}
-
-async function waitForCount(url: string, count: number, timeoutMs: number): Promise<{ count: number; lastAt: number }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const stats = (await (await fetch(`${url}/count`)).json()) as { count: number; lastAt: number };
-    if (stats.count >= count) return stats;
-    if (Date.now() > deadline) throw new Error(`receiver saw ${stats.count} of ${count} in time`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function rawUndici(receiverUrl: string) {
-  const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 });
+async function rawUndici(receiverUrl: string, o: OutboundOptions): Promise<Measured> {
+  const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
   const post = async (i: number) => {
-    const body = JSON.stringify({ i, t0: Date.now(), fill: PAYLOAD_FILL });
+    const body = JSON.stringify(benchPayload(i));
     const res = await request(`${receiverUrl}/hook`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
     await res.body.dump();
   };
-  await runPool(WARMUP, CONCURRENCY, post);
-  await fetch(`${receiverUrl}/reset`, { method: 'POST' });
+  await runPool(o.warmup, o.concurrency, post);
+  await resetReceiver(receiverUrl);
   const started = Date.now();
-  await runPool(MESSAGES, CONCURRENCY, post);
+  await runPool(o.messages, o.concurrency, post);
   const elapsed = Date.now() - started;
   const stats = await receiverStats(receiverUrl);
   await agent.close();
-  return { rate: (MESSAGES * 1000) / elapsed, ...summarize(stats.latencies), elapsed };
+  return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed };
 }
 
-const profileFlags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
-
-async function startHookyard(dir: string, role: string, database: BenchDatabase) {
-  const env = {
-    PATH: process.env.PATH,
-    HOOKYARD_PORT: '0',
-    HOOKYARD_HOST: '127.0.0.1',
-    ...database.env,
-    HOOKYARD_ADMIN_TOKEN: TOKEN,
-    HOOKYARD_ALLOW_PRIVATE_DESTINATIONS: 'true',
-    HOOKYARD_LOG_LEVEL: 'warn',
-    HOOKYARD_WORKER_CONCURRENCY: String(CONCURRENCY),
-    HOOKYARD_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
-    HOOKYARD_SQLITE_SYNCHRONOUS: values.synchronous,
-  };
-  const { child, match } = await startProcess(process.execPath, [...profileFlags, join(ROOT, 'bin/hookyard.js'), 'serve', '--role', role], env, /listening on (http:\/\/[\d.:]+)/, dir);
-  return { child, url: match[1]! };
-}
-
-async function api(url: string, agent: Agent, path: string, body: unknown): Promise<any> {
-  const res = await request(`${url}${path}`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    dispatcher: agent,
+/** A Hookyard node (`role`) on `database`, sized like the other systems: `concurrency` deliveries in flight. */
+function startNode(dir: string, role: 'all' | 'api' | 'worker', database: BenchDatabase, o: OutboundOptions) {
+  return startHookyard({
+    dir,
+    role,
+    cpuProf: o.cpuProf,
+    env: {
+      ...database.env,
+      HOOKYARD_ALLOW_PRIVATE_DESTINATIONS: 'true',
+      HOOKYARD_WORKER_CONCURRENCY: String(o.concurrency),
+      HOOKYARD_ENDPOINT_CONCURRENCY: String(o.concurrency),
+      HOOKYARD_SQLITE_SYNCHRONOUS: o.synchronous,
+    },
   });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${text}`);
-  return JSON.parse(text);
 }
 
-async function sendMessages(url: string, agent: Agent, appId: string, count = MESSAGES): Promise<number> {
+/** A fresh directory and database for one Hookyard system, removed (dropped) afterwards. */
+async function withDatabase<T>(db: string, run: (dir: string, database: BenchDatabase) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-'));
+  const database = await benchDatabase(db, dir);
+  try {
+    return await run(dir, database);
+  } finally {
+    await database.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An app with `count` endpoints, all pointing at the receiver. */
+async function createApp(url: string, agent: Agent, receiverUrl: string, count = 1): Promise<string> {
+  const app = await hookyardApi(url, 'POST', '/api/v1/apps', { name: 'bench' }, agent);
+  for (let i = 0; i < count; i++) await hookyardApi(url, 'POST', `/api/v1/apps/${app.id}/endpoints`, { url: `${receiverUrl}/hook/${i}` }, agent);
+  return app.id as string;
+}
+
+async function sendMessages(url: string, agent: Agent, appId: string, count: number, concurrency: number): Promise<number> {
   const started = Date.now();
-  await runPool(count, CONCURRENCY, async (i) => {
-    await api(url, agent, `/api/v1/apps/${appId}/messages`, { eventType: 'bench.event', payload: { i, t0: Date.now(), fill: PAYLOAD_FILL } });
+  await runPool(count, concurrency, async (i) => {
+    await hookyardApi(url, 'POST', `/api/v1/apps/${appId}/messages`, { eventType: 'bench.event', payload: benchPayload(i) }, agent);
   });
   return Date.now() - started;
 }
 
 /** Messages sent through the API while the worker delivers them: what a user sees. */
-async function hookyardEndToEnd(receiverUrl: string) {
-  await fetch(`${receiverUrl}/reset`, { method: 'POST' });
-  const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-'));
-  const database = await benchDatabase(values.db, dir);
-  const server = await startHookyard(dir, 'all', database);
-  const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 });
-  try {
-    const app = await api(server.url, agent, '/api/v1/apps', { name: 'bench' });
-    await api(server.url, agent, `/api/v1/apps/${app.id}/endpoints`, { url: `${receiverUrl}/hook` });
-    await sendMessages(server.url, agent, app.id, WARMUP);
-    await waitForCount(receiverUrl, WARMUP, 300_000);
-    await fetch(`${receiverUrl}/reset`, { method: 'POST' });
-    const started = Date.now();
-    const acceptMs = await sendMessages(server.url, agent, app.id);
-    await waitForCount(receiverUrl, MESSAGES, 300_000);
-    const stats = await receiverStats(receiverUrl);
-    const elapsed = stats.lastAt - started;
-    return { rate: (MESSAGES * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (MESSAGES * 1000) / acceptMs };
-  } finally {
-    await agent.close();
-    await stopProcess(server.child);
-    await database.drop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function hookyardEndToEnd(receiverUrl: string, db: string, o: OutboundOptions): Promise<Measured> {
+  return withDatabase(db, async (dir, database) => {
+    await resetReceiver(receiverUrl);
+    const server = await startNode(dir, 'all', database, o);
+    const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
+    try {
+      const appId = await createApp(server.url, agent, receiverUrl);
+      await sendMessages(server.url, agent, appId, o.warmup, o.concurrency);
+      await waitForCount(receiverUrl, o.warmup, 300_000);
+      await resetReceiver(receiverUrl);
+      const started = Date.now();
+      const acceptMs = await sendMessages(server.url, agent, appId, o.messages, o.concurrency);
+      await waitForCount(receiverUrl, o.messages, 300_000);
+      const stats = await receiverStats(receiverUrl);
+      const elapsed = stats.lastAt - started;
+      return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (o.messages * 1000) / acceptMs };
+    } finally {
+      await agent.close();
+      await stopProcess(server.child);
+    }
+  });
 }
 
 /** A backlog enqueued by an API-only node, then drained by a worker-only node: the delivery engine alone. */
-async function hookyardDrain(receiverUrl: string) {
-  await fetch(`${receiverUrl}/reset`, { method: 'POST' });
-  const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-'));
-  const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 });
-  const database = await benchDatabase(values.db, dir);
+function hookyardDrain(receiverUrl: string, db: string, o: OutboundOptions): Promise<Measured> {
+  return withDatabase(db, async (dir, database) => {
+    await resetReceiver(receiverUrl);
+    const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
+    try {
+      const apiNode = await startNode(dir, 'api', database, o);
+      try {
+        const appId = await createApp(apiNode.url, agent, receiverUrl);
+        await sendMessages(apiNode.url, agent, appId, o.warmup + o.messages, o.concurrency);
+      } finally {
+        await stopProcess(apiNode.child);
+      }
+      const worker = await startNode(dir, 'worker', database, o);
+      try {
+        // The first `warmup` deliveries warm the worker up; the rate is measured over the rest.
+        const warm = await waitForCount(receiverUrl, o.warmup, 300_000);
+        const done = await waitForCount(receiverUrl, o.warmup + o.messages, 300_000);
+        const elapsed = done.lastAt - warm.lastAt;
+        return { rate: ((done.count - warm.count) * 1000) / elapsed, elapsed };
+      } finally {
+        await stopProcess(worker.child);
+      }
+    } finally {
+      await agent.close();
+    }
+  });
+}
+
+export interface FanoutResult {
+  endpoints: number;
+  /** ms from the API call of one message until the last of its `endpoints` deliveries was received, per round. */
+  allReceivedMs: number[];
+  /** Median of allReceivedMs; its deliveries/s is endpoints / that. */
+  medianAllReceivedMs: number;
+  single: { rate: number; p50: number; p99: number };
+  /** `burst` messages sent at once: deliveries/s over burst × endpoints, and each delivery's latency. */
+  burst: { messages: number; deliveries: number; rate: number; p50: number; p99: number; elapsed: number };
+}
+
+/** One message to `fanoutEndpoints` endpoints through the API: time until all are received, then a burst. */
+export function hookyardFanout(receiverUrl: string, db: string, o: OutboundOptions): Promise<FanoutResult> {
+  const n = o.fanoutEndpoints;
+  return withDatabase(db, async (dir, database) => {
+    const server = await startNode(dir, 'all', database, o);
+    const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
+    try {
+      const appId = await createApp(server.url, agent, receiverUrl, n);
+      const send = (i: number) => hookyardApi(server.url, 'POST', `/api/v1/apps/${appId}/messages`, { eventType: 'bench.fanout', payload: benchPayload(i) }, agent);
+      // Warm-up: a few fan-outs, not measured.
+      await resetReceiver(receiverUrl);
+      await runPool(5, 5, async (i) => void (await send(i)));
+      await waitForCount(receiverUrl, 5 * n, 120_000);
+      const allReceivedMs: number[] = [];
+      const latencies: number[] = [];
+      for (let round = 0; round < o.fanoutRounds; round++) {
+        await resetReceiver(receiverUrl);
+        const started = Date.now();
+        await send(round);
+        await waitForCount(receiverUrl, n, 120_000, 10);
+        const stats = await receiverStats(receiverUrl);
+        allReceivedMs.push(stats.lastAt - started);
+        latencies.push(...stats.latencies);
+      }
+      await resetReceiver(receiverUrl);
+      const started = Date.now();
+      await runPool(o.fanoutBurst, o.concurrency, async (i) => void (await send(i)));
+      await waitForCount(receiverUrl, o.fanoutBurst * n, 300_000);
+      const stats = await receiverStats(receiverUrl);
+      const elapsed = stats.lastAt - started;
+      const medianAllReceivedMs = summarize(allReceivedMs).p50;
+      const single = summarize(latencies);
+      return {
+        endpoints: n,
+        allReceivedMs,
+        medianAllReceivedMs,
+        single: { rate: (n * 1000) / medianAllReceivedMs, p50: single.p50, p99: single.p99 },
+        burst: { messages: o.fanoutBurst, deliveries: o.fanoutBurst * n, rate: (o.fanoutBurst * n * 1000) / elapsed, ...summarize(stats.latencies), elapsed },
+      };
+    } finally {
+      await agent.close();
+      await stopProcess(server.child);
+    }
+  });
+}
+
+const dbLabel = (db: string) => (db === 'sqlite' ? 'SQLite' : 'PostgreSQL');
+
+export interface OutboundRun {
+  key: string;
+  db?: string;
+  loadAverage: number;
+  result: Measured | FanoutResult;
+}
+
+/** Runs the chosen systems one after the other on one receiver; returns the rows of the combined table and the data. */
+export async function runOutbound(options: Partial<OutboundOptions> = {}): Promise<{ rows: BenchRow[]; runs: OutboundRun[]; options: OutboundOptions; notes: string[] }> {
+  const o: OutboundOptions = { ...OUTBOUND_DEFAULTS, ...options };
+  const systems = new Set(o.systems);
+  const notes: string[] = [];
+  const own = o.receiverUrl ? undefined : await startReceiver();
+  const receiverUrl = o.receiverUrl ?? own!.url;
+  const runs: OutboundRun[] = [];
+  const rows: BenchRow[] = [];
+  const measure = async <T extends Measured | FanoutResult>(key: string, db: string | undefined, run: () => Promise<T>): Promise<T> => {
+    const loadAverageBefore = loadAverage();
+    console.log(`  outbound: ${key}${db ? ` on ${dbLabel(db)}` : ''}…`);
+    const result = await run();
+    runs.push({ key, db: db && dbLabel(db), loadAverage: loadAverageBefore, result });
+    return result;
+  };
   try {
-    const apiNode = await startHookyard(dir, 'api', database);
-    const app = await api(apiNode.url, agent, '/api/v1/apps', { name: 'bench' });
-    await api(apiNode.url, agent, `/api/v1/apps/${app.id}/endpoints`, { url: `${receiverUrl}/hook` });
-    await sendMessages(apiNode.url, agent, app.id, WARMUP + MESSAGES);
-    await stopProcess(apiNode.child);
-    const worker = await startHookyard(dir, 'worker', database);
-    // The first WARMUP deliveries warm the worker up; the rate is measured over the next MESSAGES.
-    const warm = await waitForCount(receiverUrl, WARMUP, 300_000);
-    const done = await waitForCount(receiverUrl, WARMUP + MESSAGES, 300_000);
-    await stopProcess(worker.child);
-    const elapsed = done.lastAt - warm.lastAt;
-    return { rate: ((done.count - warm.count) * 1000) / elapsed, elapsed };
+    const wanted = ['raw', 'e2e', 'drain', 'bullmq'].some((key) => systems.has(key));
+    const raw = wanted ? await measure('raw', undefined, () => rawUndici(receiverUrl, o)) : undefined;
+    const hookyard: Array<{ key: 'e2e' | 'drain'; db: string; result: Measured; loadAverage: number }> = [];
+    for (const db of o.dbs) {
+      for (const key of ['e2e', 'drain'] as const) {
+        if (!systems.has(key)) continue;
+        const result = await measure(key, db, () => (key === 'e2e' ? hookyardEndToEnd(receiverUrl, db, o) : hookyardDrain(receiverUrl, db, o)));
+        hookyard.push({ key, db, result, loadAverage: runs.at(-1)!.loadAverage });
+      }
+    }
+    const bullmq: Partial<Record<'e2e' | 'drain', Measured>> = {};
+    if (systems.has('bullmq')) {
+      const unavailable = await bullmqUnavailable();
+      if (unavailable) notes.push(`SKIPPED the BullMQ sender: ${unavailable}`);
+      else {
+        bullmq.e2e = await measure('bullmq-e2e', undefined, () => bullmqEndToEnd(receiverUrl, o));
+        bullmq.drain = await measure('bullmq-drain', undefined, () => bullmqDrain(receiverUrl, o));
+        notes.push(`BullMQ's Redis client: ${bullmqClient}`);
+      }
+    }
+    const fanouts = [];
+    if (systems.has('fanout')) for (const db of o.dbs) fanouts.push({ db, result: await measure('fanout', db, () => hookyardFanout(receiverUrl, db, o)), loadAverage: runs.at(-1)!.loadAverage });
+
+    // Rows
+    const load = (key: string, db?: string) => runs.find((r) => r.key === key && r.db === (db && dbLabel(db)))!.loadAverage;
+    if (raw) rows.push({ section: 'outbound', system: 'raw undici loop (ceiling)', unit: 'deliveries/s', rate: raw.rate, p50: raw.p50, p99: raw.p99, loadAverage: load('raw'), note: 'no queue, no signing' });
+    for (const { key, db, result } of hookyard) {
+      const ratios: Record<string, number> = {};
+      if (raw) ratios.raw = result.rate / raw.rate;
+      if (bullmq[key]) ratios[`BullMQ ${key === 'e2e' ? 'e2e' : 'drain'}`] = result.rate / bullmq[key]!.rate;
+      rows.push({
+        section: 'outbound',
+        system: key === 'e2e' ? `Hookyard end to end, ${dbLabel(db)}` : `Hookyard worker draining a backlog, ${dbLabel(db)}`,
+        unit: 'deliveries/s',
+        rate: result.rate,
+        p50: result.p50,
+        p99: result.p99,
+        ratios,
+        loadAverage: load(key, db),
+        note: key === 'e2e' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed` : 'enqueued first; signed',
+      });
+    }
+    for (const key of ['e2e', 'drain'] as const) {
+      const result = bullmq[key];
+      if (!result) continue;
+      rows.push({
+        section: 'outbound',
+        system: key === 'e2e' ? 'BullMQ + undici worker, end to end' : 'BullMQ + undici worker draining a backlog',
+        unit: 'deliveries/s',
+        rate: result.rate,
+        p50: result.p50,
+        p99: result.p99,
+        ratios: raw ? { raw: result.rate / raw.rate } : undefined,
+        loadAverage: load(`bullmq-${key}`),
+        note: key === 'e2e' ? `queue.add ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; unsigned` : 'enqueued first; unsigned',
+      });
+    }
+    for (const { db, result, loadAverage: loadAverageBefore } of fanouts) {
+      const times = result.allReceivedMs;
+      rows.push({
+        section: 'fan-out',
+        system: `Hookyard, 1 message → ${result.endpoints} endpoints, ${dbLabel(db)}`,
+        unit: 'deliveries/s',
+        rate: result.single.rate,
+        p50: result.single.p50,
+        p99: result.single.p99,
+        loadAverage: loadAverageBefore,
+        note: `all ${result.endpoints} received in ${result.medianAllReceivedMs} ms (median of ${times.length}; ${Math.min(...times)}–${Math.max(...times)})`,
+      });
+      rows.push({
+        section: 'fan-out',
+        system: `Hookyard, ${result.burst.messages} messages × ${result.endpoints} endpoints, ${dbLabel(db)}`,
+        unit: 'deliveries/s',
+        rate: result.burst.rate,
+        p50: result.burst.p50,
+        p99: result.burst.p99,
+        loadAverage: loadAverageBefore,
+        note: `${result.burst.deliveries.toLocaleString('en-US')} deliveries in ${(result.burst.elapsed / 1000).toFixed(1)} s`,
+      });
+    }
+    return { rows, runs, options: o, notes };
   } finally {
-    await agent.close();
-    await database.drop();
-    rmSync(dir, { recursive: true, force: true });
+    if (own) await stopProcess(own.child);
   }
 }
+
+/** The issue's goals for Hookyard's delivery: ≥ 0.6× the raw loop and ≥ 2× the BullMQ sender. */
+export const outboundGoals = (rows: BenchRow[]) => goalLines(rows, 'outbound', (name) => (name === 'raw' ? 0.6 : 2));
 
 async function main(): Promise<void> {
-  const { child: receiver, match } = await startProcess(process.execPath, [join(ROOT, 'bench/lib/receiver.mjs')], { PATH: process.env.PATH }, /listening (\d+)/);
-  const receiverUrl = `http://127.0.0.1:${match[1]}`;
-  try {
-    console.log(`outbound benchmark: ${MESSAGES} messages measured after ${WARMUP} of warm-up, concurrency ${CONCURRENCY}, ~1 KB payloads, ${values.db === 'sqlite' ? `SQLite synchronous=${values.synchronous}` : 'PostgreSQL'}`);
-    const systems = new Set(values.systems.split(','));
-    const raw = await rawUndici(receiverUrl);
-    const e2e = systems.has('e2e') ? await hookyardEndToEnd(receiverUrl) : undefined;
-    const drain = systems.has('drain') ? await hookyardDrain(receiverUrl) : undefined;
-    const rows: Array<Record<string, string | number>> = [
-      { system: 'raw undici loop (ceiling)', 'deliveries/s': Math.round(raw.rate), 'p50 ms': raw.p50, 'p99 ms': raw.p99, 'vs raw': 1 },
-    ];
-    if (e2e) rows.push({ system: 'Hookyard end to end (API → deliver)', 'deliveries/s': Math.round(e2e.rate), 'p50 ms': e2e.p50, 'p99 ms': e2e.p99, 'vs raw': e2e.rate / raw.rate });
-    if (drain) rows.push({ system: 'Hookyard worker draining a backlog', 'deliveries/s': Math.round(drain.rate), 'p50 ms': '-', 'p99 ms': '-', 'vs raw': drain.rate / raw.rate });
-    printTable('Outbound delivery (latency = handed over → received)', rows);
-    if (e2e) console.log(`\nHookyard API acceptance during the end-to-end run: ${Math.round(e2e.acceptRate)} messages/s`);
-    const file = saveResult('outbound', { date: new Date().toISOString(), db: values.db === 'sqlite' ? 'sqlite' : 'postgres', messages: MESSAGES, warmup: WARMUP, concurrency: CONCURRENCY, synchronous: values.synchronous, raw, e2e, drain });
-    console.log(`saved ${file}`);
-  } finally {
-    await stopProcess(receiver);
-  }
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: String(OUTBOUND_DEFAULTS.messages) },
+      warmup: { type: 'string', default: String(OUTBOUND_DEFAULTS.warmup) },
+      concurrency: { type: 'string', default: String(OUTBOUND_DEFAULTS.concurrency) },
+      synchronous: { type: 'string', default: OUTBOUND_DEFAULTS.synchronous },
+      // Comma-separated subset of raw,e2e,drain,bullmq,fanout: handy when working on one of them.
+      systems: { type: 'string', default: OUTBOUND_DEFAULTS.systems.join(',') },
+      'cpu-prof': { type: 'string' },
+      // sqlite (default: a fresh file per system) or postgres://… (a fresh schema per system, dropped after); repeatable.
+      db: { type: 'string', multiple: true, default: OUTBOUND_DEFAULTS.dbs },
+      'fanout-rounds': { type: 'string', default: String(OUTBOUND_DEFAULTS.fanoutRounds) },
+      'fanout-burst': { type: 'string', default: String(OUTBOUND_DEFAULTS.fanoutBurst) },
+    },
+  });
+  const options: OutboundOptions = {
+    ...OUTBOUND_DEFAULTS,
+    messages: Number(values.messages),
+    warmup: Number(values.warmup),
+    concurrency: Number(values.concurrency),
+    synchronous: values.synchronous === 'normal' ? 'normal' : 'full',
+    systems: values.systems.split(','),
+    dbs: values.db,
+    fanoutRounds: Number(values['fanout-rounds']),
+    fanoutBurst: Number(values['fanout-burst']),
+    cpuProf: values['cpu-prof'],
+  };
+  console.log(`outbound benchmark: ${options.messages} messages measured after ${options.warmup} of warm-up, concurrency ${options.concurrency}, ~1 KB payloads, Hookyard on ${options.dbs.map(dbLabel).join(' and ')} (SQLite synchronous=${options.synchronous}); load average ${loadAverage()}`);
+  const { rows, runs, notes } = await runOutbound(options);
+  printRows('Outbound delivery (latency = handed over → received)', rows);
+  for (const line of [...notes, ...outboundGoals(rows)]) console.log(line);
+  const file = saveResult('outbound', { date: new Date().toISOString(), options, runs, notes });
+  console.log(`saved ${file}`);
 }
 
-await main();
+if (isMain(import.meta.url)) await main();

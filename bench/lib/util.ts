@@ -1,5 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root directory. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** True when the module of `url` is the program being run (`tsx bench/x.ts`), false when it is imported. */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(url);
+}
+
+/** The 1-minute load average: other work on the machine moves every figure, so each result notes it. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
+/** Runs `task(0)` … `task(total - 1)`, at most `concurrency` at a time. */
+export async function runPool(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, async () => {
+    while (next < total) await task(next++);
+  }));
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -55,10 +79,12 @@ export function printTable(title: string, rows: Array<Record<string, string | nu
   for (const row of rows) console.log(line(columns.map((column) => cell(row[column]!))));
 }
 
+/** Writes `bench/results/<name>-<UTC time>.json` (`<UTC time>.json` when `name` is empty) and returns its path. */
 export function saveResult(name: string, data: unknown): string {
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const file = new URL(`${name}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`, dir);
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const file = new URL(`${name ? `${name}-` : ''}${stamp}.json`, dir);
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file.pathname;
 }
