@@ -2,6 +2,7 @@ import pg from 'pg';
 import { expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { openStore } from '../src/store/open-store.js';
+import { PgExecutor } from '../src/store/postgres/pg-executor.js';
 import { createSchema, describePg } from './helpers/postgres.js';
 import { runInboundStoreContract } from './store-inbound.contract.js';
 import { runStoreContract } from './store.contract.js';
@@ -29,6 +30,33 @@ describePg('postgres store', () => {
       await client.end();
       expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3]);
     } finally {
+      await schema.drop();
+    }
+  });
+
+  it('runs a transaction again when PostgreSQL aborts it as a deadlock (batches meeting on keys in opposite orders)', async () => {
+    const schema = await createSchema();
+    const exec = new PgExecutor({ connectionString: schema.url });
+    try {
+      await exec.run('CREATE TABLE keys (k TEXT PRIMARY KEY)');
+      let runs = 0;
+      let bothHoldOne!: () => void;
+      const barrier = new Promise<void>((resolve) => (bothHoldOne = resolve));
+      let holding = 0;
+      const insertBoth = (first: string, second: string) =>
+        exec.transaction(async (tx) => {
+          runs++;
+          await tx.run('INSERT INTO keys (k) VALUES ($1) ON CONFLICT DO NOTHING', [first]);
+          if (++holding === 2) bothHoldOne();
+          await barrier;
+          await tx.run('INSERT INTO keys (k) VALUES ($1) ON CONFLICT DO NOTHING', [second]);
+        });
+      await Promise.all([insertBoth('k1', 'k2'), insertBoth('k2', 'k1')]);
+      // Each held one key and waited for the other's: PostgreSQL aborted one, which ran a second time.
+      expect(runs).toBe(3);
+      expect((await exec.all<{ k: string }>('SELECT k FROM keys ORDER BY k')).map((row) => row.k)).toEqual(['k1', 'k2']);
+    } finally {
+      await exec.close();
       await schema.drop();
     }
   });

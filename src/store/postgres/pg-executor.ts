@@ -44,6 +44,19 @@ export class PgExecutor implements SqlExecutor {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+    // Batches written side by side (group commits in flight together) can meet on the same unique keys in opposite
+    // orders; PostgreSQL then aborts one of them as a deadlock, and running it again succeeds. The callbacks only
+    // touch the database, so a rerun is safe.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(fn, options);
+      } catch (err) {
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean }): Promise<T> {
     const client = await this.pool.connect();
     try {
       // Claims and attempt records may skip the wait for the WAL flush (see SqlExecutor); one round trip either way.
@@ -108,6 +121,8 @@ function bound(client: pg.PoolClient, session = false): SqlExecutor {
   };
   return self;
 }
+
+const DEADLOCK_DETECTED = '40P01';
 
 // Statements with parameters are prepared once per connection under a name derived from their text: the server then
 // skips parsing and planning them again (measured: about twice the queries per second on a 2-core machine).
