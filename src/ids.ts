@@ -71,3 +71,15 @@ export function hasPrefix(id: string, prefix: IdPrefix): boolean {
 export function idFloor(prefix: IdPrefix, time: number): string {
   return `${prefix}_${encode(time, new Uint8Array(10))}`;
 }
+
+/** The millisecond time `id` was minted at; null when it is no id of `prefix` (a client's Last-Event-ID can be anything). */
+export function idTime(prefix: IdPrefix, id: string): number | null {
+  if (!id.startsWith(`${prefix}_`) || id.length < prefix.length + 11) return null;
+  let time = 0;
+  for (const char of id.slice(prefix.length + 1, prefix.length + 11)) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) return null;
+    time = time * 32 + digit;
+  }
+  return time;
+}

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SourceInput } from '../domain/sources.js';
 import { notFound } from '../errors.js';
+import { idFloor, idTime } from '../ids.js';
 import type { Services } from '../services.js';
 import type { InboundRecord, RequestStatus, Source } from '../store/store.js';
 import { requireAdmin } from './auth.js';
@@ -21,6 +22,11 @@ const requestListQuery = {
 
 const STREAM_POLL_MS = 500;
 const STREAM_KEEPALIVE_MS = 15_000;
+const STREAM_PAGE = 100;
+/** How long after a later-id request was streamed a request that commits late (on another node) is still streamed. */
+const STREAM_SETTLE_MS = 5_000;
+/** At most this many ids behind the cursor are looked at for late commits (200 requests/s for the whole window). */
+const STREAM_LOOKBACK_IDS = 1_000;
 
 /** Where this server is reached, as the client addressed it (for the `url` of a source). */
 const baseUrlOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}`;
@@ -146,6 +152,11 @@ export function sourceRoutes(api: FastifyInstance, { store, sources, jobSignal, 
 /**
  * Streams a source's new requests as SSE. New requests are read from the store (so requests received by other nodes
  * show too), woken at once by this node's receiver and otherwise every half second.
+ *
+ * Two nodes' commits can land out of id order, so besides reading forward from the cursor (the highest id sent), the
+ * loop looks back over the ids of the last STREAM_SETTLE_MS behind it for ones it has not sent, at most once per
+ * STREAM_POLL_MS. The event id is that cursor, not the request's own id: a late request is sent after later ids, and a
+ * client resuming from its own id would be sent those again.
  */
 async function streamRequests(
   request: FastifyRequest,
@@ -164,11 +175,25 @@ async function streamRequests(
   // ends, and the stream never would.
   if (request.method === 'HEAD') return void reply.code(200).headers(headers).send();
   const resume = request.headers['last-event-id'];
-  let cursor = typeof resume === 'string' && resume !== '' ? resume : (await store.listRequests(source.id, {}, { limit: 1 })).data[0]?.id ?? '';
+  // Nothing at or before `start` is ever sent on this connection, even inside the settle window: a client resuming
+  // with Last-Event-ID has everything up to it as far as it knows, so a reconnect never gets a request twice (one that
+  // committed late below it stays in the log only); a fresh connection starts after the newest request there is.
+  const start = typeof resume === 'string' && resume !== '' ? resume : (await store.listRequests(source.id, {}, { limit: 1 })).data[0]?.id ?? '';
+  let cursor = start;
+  // The look-back reads ids in (floor, cursor); `sent` holds the ids sent above the floor, pruned as it moves.
+  let floor = start;
+  const sent = new Set<string>();
+  let lookedBackAt = 0;
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, headers);
   res.write(': connected\n\n');
+
+  const send = (record: InboundRecord) => {
+    if (record.id > cursor) cursor = record.id;
+    sent.add(record.id);
+    res.write(`id: ${cursor}\nevent: request\ndata: ${JSON.stringify(inboundRequestJson(record))}\n\n`);
+  };
 
   let closed = false;
   let wake: (() => void) | undefined;
@@ -180,12 +205,26 @@ async function streamRequests(
   });
   try {
     while (!closed) {
-      const fresh: InboundRecord[] = await store.listRequestsSince(source.id, cursor, 100);
-      for (const record of fresh) {
-        res.write(`id: ${record.id}\nevent: request\ndata: ${JSON.stringify(inboundRequestJson(record))}\n\n`);
-        cursor = record.id;
+      // The look-back runs on the poll clock, not on every wake: under load the receiver wakes the loop per request,
+      // and the forward read alone keeps up with those.
+      if (Date.now() - lookedBackAt >= STREAM_POLL_MS) {
+        lookedBackAt = Date.now();
+        const settled = settleFloor(cursor);
+        if (settled > floor) floor = settled;
+        for (const id of sent) if (id <= floor) sent.delete(id);
+        // Newest first and capped, so a busy source costs one bounded index read; when more than the cap sit in the
+        // window, the floor moves up to the oldest id read (late commits land just behind the cursor, not 5 s back).
+        const ids = floor < cursor ? await store.listRequestIdsBetween(source.id, floor, cursor, STREAM_LOOKBACK_IDS) : [];
+        for (const id of ids.filter((id) => !sent.has(id)).reverse()) {
+          const late = await store.getRequest(source.id, id);
+          if (late) send(late);
+        }
+        if (ids.length === STREAM_LOOKBACK_IDS) floor = ids[ids.length - 1]!;
       }
-      if (fresh.length === 100) continue;
+      // The forward read always moves the cursor on, so a full page re-polls at once without ever re-reading a row.
+      const fresh: InboundRecord[] = await store.listRequestsSince(source.id, cursor, STREAM_PAGE);
+      for (const record of fresh) send(record);
+      if (fresh.length === STREAM_PAGE) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STREAM_POLL_MS);
         wake = () => {
@@ -199,4 +238,10 @@ async function streamRequests(
     clearInterval(keepAlive);
     res.end();
   }
+}
+
+/** The smallest id minted STREAM_SETTLE_MS before `cursor` ('' when the cursor is no request id: a client's Last-Event-ID). */
+function settleFloor(cursor: string): string {
+  const time = idTime('req', cursor);
+  return time === null ? '' : idFloor('req', Math.max(0, time - STREAM_SETTLE_MS));
 }

@@ -54,7 +54,9 @@ export async function listenCommand(source: string, options: ListenOptions, sign
       if (options.json) say(event.data);
       else if (!options.forward || record.status !== 'accepted') say(`${time()} ${record.method} /${record.path} ${record.status} ${record.id}`);
       if (options.forward && record.status === 'accepted') say(await forward(record, options.forward));
-      if (stateFile !== null) writeState(stateFile, record.id);
+      // The event id, not the request's: it is the stream's cursor (a request another node committed late comes after
+      // later ids), so resuming from it never replays those later requests.
+      if (stateFile !== null && event.id) writeState(stateFile, event.id);
     },
   });
 }

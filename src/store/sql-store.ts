@@ -75,6 +75,8 @@ export class SqlStore implements Store {
   readonly getRequest: Store['getRequest'] = (sourceId, id) => this.inbound.getRequest(sourceId, id);
   readonly listRequests: Store['listRequests'] = (sourceId, filter, page) => this.inbound.listRequests(sourceId, filter, page);
   readonly listRequestsSince: Store['listRequestsSince'] = (sourceId, afterId, limit) => this.inbound.listRequestsSince(sourceId, afterId, limit);
+  readonly listRequestIdsBetween: Store['listRequestIdsBetween'] = (sourceId, afterId, beforeId, limit) =>
+    this.inbound.listRequestIdsBetween(sourceId, afterId, beforeId, limit);
   readonly claimJobs: Store['claimJobs'] = (opts) => this.inbound.claimJobs(opts);
   readonly finishJob: Store['finishJob'] = (requestId, result, owner, responseStatus) => this.inbound.finishJob(requestId, result, owner, responseStatus);
   readonly requeueRequest: Store['requeueRequest'] = (sourceId, requestId, now) => this.inbound.requeueRequest(sourceId, requestId, now);
