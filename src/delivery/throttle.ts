@@ -9,6 +9,16 @@ export class EndpointThrottle {
 
   constructor(private readonly maxInFlightPerEndpoint: number) {}
 
+  /** How many more attempts to this endpoint may start before it reaches its cap. */
+  room(endpointId: string): number {
+    return Math.max(0, this.maxInFlightPerEndpoint - (this.inFlight.get(endpointId) ?? 0));
+  }
+
+  /** True while the endpoint waits for a token of its rate limit. */
+  blocked(endpointId: string, now: number): boolean {
+    return (this.blockedUntil.get(endpointId) ?? 0) > now;
+  }
+
   /** True when another attempt to this endpoint may start now (and it is counted). */
   tryStart(endpointId: string): boolean {
     if ((this.inFlight.get(endpointId) ?? 0) >= this.maxInFlightPerEndpoint) return false;

@@ -131,9 +131,12 @@ export class DeliveryWorker {
 
   private async fill(): Promise<FillResult> {
     let drained = false;
+    // Deliveries parked for an endpoint at its cap stay in `ready`: after one pass over them that started nothing,
+    // claim (skipping saturated endpoints) instead of looking at them again.
+    let readyLooked = false;
     while (!this.stopping && this.freeSlots() > 0) {
-      if (this.ready.length > 0) {
-        await this.startReady(Date.now());
+      if (this.ready.length > 0 && !readyLooked) {
+        if ((await this.startReady(Date.now())) === 0) readyLooked = true;
         continue;
       }
       // Claim in batches: refilling one freed slot at a time would cost a claim (and a commit) per attempt.
@@ -149,6 +152,7 @@ export class DeliveryWorker {
         excludeEndpoints: this.throttle.saturated(now),
       });
       for (const delivery of claimed) this.ready.push({ delivery, claimedAt: now });
+      readyLooked = false;
       if (claimed.length < limit) drained = true;
       if (claimed.length === 0) break;
     }
@@ -159,31 +163,52 @@ export class DeliveryWorker {
     return this.options.concurrency - this.inFlight.size;
   }
 
-  /** Starts waiting deliveries while slots are free; gives back the throttled and the stale ones. */
-  private async startReady(now: number): Promise<void> {
-    const batch = this.ready.splice(0, this.freeSlots());
+  /**
+   * Starts waiting deliveries, oldest first, while slots are free. A delivery whose endpoint is at its in-flight cap
+   * stays parked until one of that endpoint's attempts ends (giving it back would cost a write now and a claim later);
+   * stale ones and those held back by the endpoint's rate limit (which may take long) are given back. Returns how
+   * many started.
+   */
+  private async startReady(now: number): Promise<number> {
+    const waiting = this.ready;
+    this.ready = [];
+    const batch: typeof waiting = [];
+    const giveBack: ClaimedDelivery[] = [];
+    const planned = new Map<string, number>();
+    let free = this.freeSlots();
+    for (const entry of waiting) {
+      const endpointId = entry.delivery.endpointId;
+      if (now - entry.claimedAt > READY_MAX_WAIT_MS || this.throttle.blocked(endpointId, now)) giveBack.push(entry.delivery);
+      else if (free > 0 && this.throttle.room(endpointId) > (planned.get(endpointId) ?? 0)) {
+        batch.push(entry);
+        planned.set(endpointId, (planned.get(endpointId) ?? 0) + 1);
+        free--;
+      } else this.ready.push(entry);
+    }
     await this.loadEndpoints(batch.map((entry) => entry.delivery.endpointId), now);
     const tokens = await this.rateTokens(batch, now);
-    const giveBack: ClaimedDelivery[] = [];
     const longer: ClaimedDelivery[] = [];
-    for (const { delivery, claimedAt } of batch) {
+    let started = 0;
+    for (const { delivery } of batch) {
       const info = this.endpoints.get(delivery.endpointId);
       if (!info) continue; // deleted with its deliveries
       const limited = info.endpoint.rateLimit !== null;
-      if (now - claimedAt > READY_MAX_WAIT_MS || (limited && !(tokens.get(delivery.endpointId)! > 0)) || !this.throttle.tryStart(delivery.endpointId)) {
+      if ((limited && !(tokens.get(delivery.endpointId)! > 0)) || !this.throttle.tryStart(delivery.endpointId)) {
         giveBack.push(delivery);
         continue;
       }
       if (limited) tokens.set(delivery.endpointId, tokens.get(delivery.endpointId)! - 1);
       if ((info.endpoint.timeoutMs ?? 0) > this.options.deliveryTimeoutMs) longer.push(delivery);
       this.send(delivery, info);
+      started++;
     }
-    // Throttled endpoints are skipped by the next claims until they can take another attempt.
+    // Rate-limited endpoints are skipped by the next claims until their bucket has a token again.
     await this.releaseReady(giveBack);
     if (longer.length > 0) {
       const maxTimeout = Math.max(...longer.map((d) => this.endpoints.get(d.endpointId)?.endpoint.timeoutMs ?? 0));
       await this.store.extendLeases(longer, this.owner, now + maxTimeout + LEASE_MARGIN_MS);
     }
+    return started;
   }
 
   /** Tokens of the shared rate-limit buckets for this batch's rate-limited endpoints (one transaction per endpoint). */

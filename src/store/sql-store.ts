@@ -18,6 +18,7 @@ const MESSAGE_COLUMNS = [
   ['id', 'text'], ['app_id', 'text'], ['event_type', 'text'], ['event_id', 'text'], ['payload', 'text'], ['created_at', 'bigint'],
 ] as const;
 const DELIVERY_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['created_at', 'bigint']] as const;
+const RELEASE_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text']] as const;
 
 const ENDPOINT_COLUMNS: Record<keyof EndpointPatch, string> = {
   url: 'url',
@@ -410,15 +411,16 @@ export class SqlStore implements Store {
 
   async releaseDeliveries(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, nextAttemptAt: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.exec.transaction(async (tx) => {
-      for (const key of keys) {
-        await tx.run(
-          `UPDATE deliveries SET status = 'pending', lease_owner = NULL, next_attempt_at = $4
-           WHERE message_id = $1 AND endpoint_id = $2 AND status = 'sending' AND lease_owner = $3`,
-          [key.messageId, key.endpointId, owner, nextAttemptAt],
-        );
-      }
-    }, { durable: false });
+    const rows = this.sql.rows('r', RELEASE_COLUMNS, 3, keys.map((key) => [key.messageId, key.endpointId]));
+    await this.exec.transaction(
+      (tx) => tx.run(
+        `UPDATE deliveries AS d SET status = 'pending', lease_owner = NULL, next_attempt_at = $2
+         FROM ${rows.sql}
+         WHERE d.message_id = r.message_id AND d.endpoint_id = r.endpoint_id AND d.status = 'sending' AND d.lease_owner = $1`,
+        [owner, nextAttemptAt, ...rows.params],
+      ),
+      { durable: false },
+    );
   }
 
   async extendLeases(keys: ReadonlyArray<{ messageId: string; endpointId: string }>, owner: string, leaseUntil: number): Promise<void> {
