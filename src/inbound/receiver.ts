@@ -76,7 +76,9 @@ export class InboundReceiver {
     private readonly logger: Logger,
     private readonly options: ReceiverOptions,
   ) {
-    this.batcher = new GroupCommit((items) => store.insertRequests(items), 256);
+    // Several batches in flight on PostgreSQL (each is a few round trips); their commits may then land out of id
+    // order, which live streams allow for (they look back a few seconds, see api/sources.ts).
+    this.batcher = new GroupCommit((items) => store.insertRequests(items), 256, 0, store.dialect === 'postgres' ? 4 : 1);
   }
 
   async receive(request: ReceivedRequest): Promise<InboundReply> {
