@@ -53,7 +53,10 @@ export class SqlInboundStore {
   }
 
   async getSource(idOrName: string): Promise<Source | null> {
-    const row = await one<Row>(this.exec, 'SELECT * FROM sources WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrName]);
+    // Two key lookups, as for apps (an OR of both took a multi-index OR and a sort); an id wins over a name.
+    const row =
+      (await one<Row>(this.exec, 'SELECT * FROM sources WHERE id = $1', [idOrName])) ??
+      (await one<Row>(this.exec, 'SELECT * FROM sources WHERE name = $1', [idOrName]));
     return row ? this.toSource(row) : null;
   }
 

@@ -110,7 +110,11 @@ export class SqlStore implements Store {
   }
 
   async getApp(idOrUid: string): Promise<App | null> {
-    const row = await one<Row>(this.exec, 'SELECT * FROM apps WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid]);
+    // Two key lookups rather than one `id = $1 OR uid = $1`, which took a multi-index OR and a sort: this runs on every
+    // request to an app's routes, and most name the app by id.
+    const row =
+      (await one<Row>(this.exec, 'SELECT * FROM apps WHERE id = $1', [idOrUid])) ??
+      (await one<Row>(this.exec, 'SELECT * FROM apps WHERE uid = $1', [idOrUid]));
     return row ? toApp(row) : null;
   }
 
