@@ -52,8 +52,9 @@ describePg('postgres store', () => {
           await tx.run('INSERT INTO keys (k) VALUES ($1) ON CONFLICT DO NOTHING', [second]);
         });
       await Promise.all([insertBoth('k1', 'k2'), insertBoth('k2', 'k1')]);
-      // Each held one key and waited for the other's: PostgreSQL aborted one, which ran a second time.
-      expect(runs).toBe(3);
+      // Each held one key and waited for the other's: PostgreSQL aborted one, which ran again (a rerun can meet the
+      // other once more, so at least one rerun, not exactly one).
+      expect(runs).toBeGreaterThanOrEqual(3);
       expect((await exec.all<{ k: string }>('SELECT k FROM keys ORDER BY k')).map((row) => row.k)).toEqual(['k1', 'k2']);
     } finally {
       await exec.close();

@@ -51,7 +51,10 @@ export class PgExecutor implements SqlExecutor {
       try {
         return await this.transactionOnce(fn, options);
       } catch (err) {
-        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= 3) throw err;
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= 5) throw err;
+        // A rerun at once can take the same key first again and meet the other transaction once more: wait a little,
+        // a random while, so that one of them gets ahead.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }
   }
