@@ -36,6 +36,8 @@ export interface Config {
   readonly maxRequestsPerSource: number;
   readonly logLevel: LogLevel;
   readonly sqliteSynchronous: 'full' | 'normal';
+  /** Connections per node to PostgreSQL (ignored on SQLite). */
+  readonly pgPoolSize: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +91,7 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
     maxBodyBytes: integer(get, 'HOOKYARD_MAX_BODY_BYTES', 1_048_576, 1, 256 * 1_048_576),
     logLevel: oneOf(get, 'HOOKYARD_LOG_LEVEL', LOG_LEVELS, 'info'),
     sqliteSynchronous: oneOf(get, 'HOOKYARD_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
+    pgPoolSize: integer(get, 'HOOKYARD_PG_POOL_SIZE', 10, 2, 1_000),
     trustProxy: boolean(get, 'HOOKYARD_TRUST_PROXY', false),
     handlerTimeoutMs: integer(get, 'HOOKYARD_HANDLER_TIMEOUT_MS', 30_000, 10, 600_000),
     syncResponseTimeoutMs: integer(get, 'HOOKYARD_SYNC_RESPONSE_TIMEOUT_MS', 10_000, 10, 600_000),

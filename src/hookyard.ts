@@ -44,7 +44,7 @@ export interface Hookyard {
 export async function startHookyard(config: Config, options: { logger?: Logger } = {}): Promise<Hookyard> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const box = SecretBox.load(config.secretKey, config.dataDir);
-  const store = await openStore({ databaseUrl: config.databaseUrl, box, sqliteSynchronous: config.sqliteSynchronous });
+  const store = await openStore({ databaseUrl: config.databaseUrl, box, sqliteSynchronous: config.sqliteSynchronous, pgPoolSize: config.pgPoolSize });
   const generatedAdminToken = await bootstrapAdmin(store, config);
 
   const metrics = new Metrics(store);

@@ -21,6 +21,7 @@ describe('config', () => {
       maxBodyBytes: 1_048_576,
       logLevel: 'info',
       endpointDisableAfterMs: 5 * 86_400_000,
+      pgPoolSize: 10,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -45,6 +46,7 @@ describe('config', () => {
     ['HOOKYARD_DATABASE_URL', 'mysql://x'],
     ['HOOKYARD_ADMIN_TOKEN', 'short'],
     ['HOOKYARD_OPERATIONAL_WEBHOOK_URL', 'not a url'],
+    ['HOOKYARD_PG_POOL_SIZE', '1'],
   ])('rejects %s=%s with an error naming the key', (key, value) => {
     expect(() => loadConfig({ [key]: value }, dir)).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value }, dir)).toThrow(new RegExp(`^invalid configuration ${key}: `));
