@@ -141,7 +141,9 @@ const file = saveResult('', {
   details,
 });
 const subtitle = `${started.toISOString().slice(0, 10)} · ${quick ? 'quick' : 'full'} run · Node ${process.version} · ${cpus().length} CPUs · load average ${loadAtStart} → ${loadAtEnd} · darker bars: Hookyard`;
-const chart = join(ROOT, 'bench/results/latest.svg');
+// The README's chart is of the last run of everything; a partial run (--only) gets a chart of its own beside its JSON.
+const complete = ['inbound', 'outbound', 'scale'].every((section) => sections.has(section));
+const chart = complete ? join(ROOT, 'bench/results/latest.svg') : file.replace(/\.json$/, '.svg');
 writeFileSync(chart, renderChart(rows, subtitle, (row) => row.system.startsWith('Hookyard') || row.section === 'scale'));
 console.log(`saved ${file} and ${chart}`);
 if (failures.length > 0) {
