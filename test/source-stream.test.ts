@@ -1,4 +1,5 @@
-import { ulid } from 'ulid';
+import { connect } from 'node:net';
+import { monotonicFactory, ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idTime } from '../src/ids.js';
 import type { Store } from '../src/store/store.js';
@@ -127,6 +128,58 @@ describe('source stream across nodes', () => {
     // Beyond the settle window the request stays in the log only.
     expect(stream.sent(tooLate)).toBe(0);
     expect((await hy.api('GET', `/api/v1/sources/late/requests/${tooLate}`)).status).toBe(200);
+  });
+
+  it('streams a late request on a busy source, with more ids in the window than one look-back reads', async () => {
+    // Found in review: the look-back read only the newest ids behind the cursor and then raised its floor past the rest.
+    const source = (await hy.api('POST', '/api/v1/sources', { name: 'busy' })).body as { id: string };
+    const stream = await openStream('busy');
+    const first = await receive('busy');
+    await stream.until(first);
+    const template = (await store.getRequest(source.id, first))!;
+    const mint = monotonicFactory();
+    const base = idTime('req', first)! + 5;
+    const late = `req_${mint(base)}`; // minted first, committed last: another node, or another batch in flight
+    const later = Array.from({ length: 2_500 }, () => `req_${mint(base + 1)}`);
+    for (let i = 0; i < later.length; i += 250) {
+      await store.insertRequests(later.slice(i, i + 250).map((id) => ({ record: { ...template, id, dedupKey: null }, job: null })));
+      hy.hookyard.services.inboundFeed.publish(source.id);
+    }
+    await stream.until(later.at(-1)!);
+    await sleep(700); // a look-back has swept past where `late` will land
+    await store.insertRequests([{ record: { ...template, id: late, dedupKey: null }, job: null }]);
+    await stream.until(late);
+    await sleep(1_200);
+    stream.close();
+    const sent = stream.events.map((event) => event.requestId);
+    expect(sent).toHaveLength(new Set(sent).size);
+    expect(sent).toHaveLength(later.length + 2);
+  });
+
+  it('stops polling for a client that left while the stream was still being set up', async () => {
+    // Found in review: the 'close' listener came after the first reads, so a client gone by then was never noticed.
+    await hy.api('POST', '/api/v1/sources', { name: 'gone' });
+    let polls = 0;
+    const mutable = store as { listRequestsSince: Store['listRequestsSince']; listRequests: Store['listRequests'] };
+    const since = store.listRequestsSince.bind(store);
+    const list = store.listRequests.bind(store);
+    mutable.listRequestsSince = (...args) => (polls++, since(...args));
+    // The first read slowed down, as on a busy database, so that the client is gone before it returns.
+    mutable.listRequests = async (...args) => (await sleep(100), list(...args));
+    try {
+      const socket = connect(Number(new URL(hy.url).port), '127.0.0.1', () => {
+        socket.write(`GET /api/v1/sources/gone/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`);
+        setTimeout(() => socket.destroy(), 20);
+      });
+      socket.on('error', () => undefined);
+      await sleep(1_000);
+      const before = polls;
+      await sleep(1_500);
+      expect(polls).toBe(before);
+    } finally {
+      mutable.listRequestsSince = since;
+      mutable.listRequests = list;
+    }
   });
 
   it('resumes strictly after Last-Event-ID, also after a late request', async () => {

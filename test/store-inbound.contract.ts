@@ -65,13 +65,13 @@ export function runInboundStoreContract(name: string, makeStore: () => Promise<S
       expect((await store.listRequestsSince(source.id, first.id, 10)).map((r) => r.id)).toEqual([rejected.id]);
     });
 
-    it('lists the ids strictly between two ids, newest first, of one source only (the stream\'s look-back)', async () => {
+    it('lists the ids strictly between two ids, oldest first, of one source only (the stream\'s look-back)', async () => {
       const source = await makeSource('window');
       const other = await makeSource('window-other');
       const ids = Array.from({ length: 5 }, (_, i) => record(source.id, {}, T0 + i));
       await store.insertRequests([...ids.map(pending), pending(record(other.id, {}, T0 + 2))]);
-      expect(await store.listRequestIdsBetween(source.id, ids[0]!.id, ids[4]!.id, 10)).toEqual([ids[3]!.id, ids[2]!.id, ids[1]!.id]);
-      expect(await store.listRequestIdsBetween(source.id, '', ids[4]!.id, 2)).toEqual([ids[3]!.id, ids[2]!.id]);
+      expect(await store.listRequestIdsBetween(source.id, ids[0]!.id, ids[4]!.id, 10)).toEqual([ids[1]!.id, ids[2]!.id, ids[3]!.id]);
+      expect(await store.listRequestIdsBetween(source.id, '', ids[4]!.id, 2)).toEqual([ids[0]!.id, ids[1]!.id]);
       expect(await store.listRequestIdsBetween(source.id, ids[4]!.id, ids[0]!.id, 10)).toEqual([]);
     });
 

@@ -25,8 +25,8 @@ const STREAM_KEEPALIVE_MS = 15_000;
 const STREAM_PAGE = 100;
 /** How long after a later-id request was streamed a request that commits late (on another node) is still streamed. */
 const STREAM_SETTLE_MS = 5_000;
-/** At most this many ids behind the cursor are looked at for late commits (200 requests/s for the whole window). */
-const STREAM_LOOKBACK_IDS = 1_000;
+/** Ids read per poll by the look-back for late commits; a longer window is swept over several polls. */
+const STREAM_LOOKBACK_IDS = 2_000;
 
 /** Where this server is reached, as the client addressed it (for the `url` of a source). */
 const baseUrlOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}`;
@@ -180,12 +180,26 @@ async function streamRequests(
   // committed late below it stays in the log only); a fresh connection starts after the newest request there is.
   const start = typeof resume === 'string' && resume !== '' ? resume : (await store.listRequests(source.id, {}, { limit: 1 })).data[0]?.id ?? '';
   let cursor = start;
-  // The look-back reads ids in (floor, cursor); `sent` holds the ids sent above the floor, pruned as it moves.
+  // The look-back sweeps ids in (floor, cursor), oldest first, a page per poll from `scanFrom`; `sent` holds the ids
+  // sent above the floor, pruned as it moves.
   let floor = start;
+  let scanFrom = start;
   const sent = new Set<string>();
   let lookedBackAt = 0;
   reply.hijack();
   const res = reply.raw;
+
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    closed = true;
+    wake?.();
+  };
+  request.raw.on('close', onClose);
+  res.on('close', onClose);
+  // The client may have gone during the awaits above, before these listeners: its 'close' has fired already.
+  if (res.destroyed || request.raw.socket?.destroyed) closed = true;
+
   res.writeHead(200, headers);
   res.write(': connected\n\n');
 
@@ -194,17 +208,30 @@ async function streamRequests(
     sent.add(record.id);
     res.write(`id: ${cursor}\nevent: request\ndata: ${JSON.stringify(inboundRequestJson(record))}\n\n`);
   };
+  /** Waits, up to `ms`, for the receiver's wake-up, the client's buffer to drain, or the client to leave. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), ms);
+      const done = () => {
+        clearTimeout(timer);
+        res.off('drain', done);
+        wake = undefined;
+        resolve();
+      };
+      wake = done;
+      res.on('drain', done);
+    });
 
-  let closed = false;
-  let wake: (() => void) | undefined;
   const unsubscribe = feed.subscribe(source.id, () => wake?.());
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), STREAM_KEEPALIVE_MS);
-  request.raw.on('close', () => {
-    closed = true;
-    wake?.();
-  });
   try {
     while (!closed) {
+      // A client that reads slowly (a `listen` waiting on its local server) holds the loop here rather than have its
+      // events pile up in memory: with a resume from far back, the forward read could page through the whole log.
+      if (res.writableNeedDrain) {
+        await pause(STREAM_KEEPALIVE_MS);
+        continue;
+      }
       // The look-back runs on the poll clock, not on every wake: under load the receiver wakes the loop per request,
       // and the forward read alone keeps up with those.
       if (Date.now() - lookedBackAt >= STREAM_POLL_MS) {
@@ -212,30 +239,28 @@ async function streamRequests(
         const settled = settleFloor(cursor);
         if (settled > floor) floor = settled;
         for (const id of sent) if (id <= floor) sent.delete(id);
-        // Newest first and capped, so a busy source costs one bounded index read; when more than the cap sit in the
-        // window, the floor moves up to the oldest id read (late commits land just behind the cursor, not 5 s back).
-        const ids = floor < cursor ? await store.listRequestIdsBetween(source.id, floor, cursor, STREAM_LOOKBACK_IDS) : [];
-        for (const id of ids.filter((id) => !sent.has(id)).reverse()) {
+        if (scanFrom < floor) scanFrom = floor;
+        // Oldest first from where the last page stopped, so a window holding more ids than a page (a busy source) is
+        // swept over several polls and no id in it is passed over; the next sweep starts again at the floor.
+        const ids = scanFrom < cursor ? await store.listRequestIdsBetween(source.id, scanFrom, cursor, STREAM_LOOKBACK_IDS) : [];
+        for (const id of ids) {
+          if (sent.has(id)) continue;
           const late = await store.getRequest(source.id, id);
           if (late) send(late);
         }
-        if (ids.length === STREAM_LOOKBACK_IDS) floor = ids[ids.length - 1]!;
+        scanFrom = ids.length === STREAM_LOOKBACK_IDS ? ids[ids.length - 1]! : floor;
       }
       // The forward read always moves the cursor on, so a full page re-polls at once without ever re-reading a row.
       const fresh: InboundRecord[] = await store.listRequestsSince(source.id, cursor, STREAM_PAGE);
       for (const record of fresh) send(record);
       if (fresh.length === STREAM_PAGE) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, STREAM_POLL_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await pause(STREAM_POLL_MS);
     }
   } finally {
     unsubscribe();
     clearInterval(keepAlive);
+    request.raw.off('close', onClose);
+    res.off('close', onClose);
     res.end();
   }
 }

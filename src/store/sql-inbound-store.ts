@@ -182,7 +182,7 @@ export class SqlInboundStore {
   async listRequestIdsBetween(sourceId: string, afterId: string, beforeId: string, limit: number): Promise<string[]> {
     // Ids only, from the (source_id, id) index: the stream runs this every poll over rows it has mostly sent already.
     const rows = await this.exec.all<{ id: string }>(
-      'SELECT id FROM requests WHERE source_id = $1 AND id > $2 AND id < $3 ORDER BY id DESC LIMIT $4',
+      'SELECT id FROM requests WHERE source_id = $1 AND id > $2 AND id < $3 ORDER BY id LIMIT $4',
       [sourceId, afterId, beforeId, limit],
     );
     return rows.map((row) => row.id);

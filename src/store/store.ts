@@ -373,9 +373,9 @@ export interface Store {
   insertRequests(items: readonly NewInboundRequest[]): Promise<InsertRequestResult[]>;
   getRequest(sourceId: string, id: string): Promise<InboundRecord | null>;
   listRequests(sourceId: string, filter: RequestFilter, page: PageQuery): Promise<Page<InboundRecord>>;
-  /** Requests of any source received after `afterId`, oldest first (the live stream's catch-up). */
+  /** A source's requests received after `afterId`, oldest first (the live stream's catch-up). */
   listRequestsSince(sourceId: string, afterId: string, limit: number): Promise<InboundRecord[]>;
-  /** Ids of a source's requests strictly between `afterId` and `beforeId`, newest first (the stream's late-commit check). */
+  /** Ids of a source's requests strictly between `afterId` and `beforeId`, oldest first (the stream's late-commit sweep). */
   listRequestIdsBetween(sourceId: string, afterId: string, beforeId: string, limit: number): Promise<string[]>;
   /** Claims due processing jobs: pending ones, and running ones whose lease ran out. */
   claimJobs(opts: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<ClaimedJob[]>;
