@@ -9,6 +9,11 @@ export class EndpointThrottle {
 
   constructor(private readonly maxInFlightPerEndpoint: number) {}
 
+  /** The most attempts to one endpoint at once. */
+  get cap(): number {
+    return this.maxInFlightPerEndpoint;
+  }
+
   /** How many more attempts to this endpoint may start before it reaches its cap. */
   room(endpointId: string): number {
     return Math.max(0, this.maxInFlightPerEndpoint - (this.inFlight.get(endpointId) ?? 0));

@@ -142,7 +142,8 @@ export class DeliveryWorker {
       // Claim in batches: refilling one freed slot at a time would cost a claim (and a commit) per attempt.
       if (this.freeSlots() < this.refillAt && this.inFlight.size > 0) break;
       const now = Date.now();
-      // At most one batch waits for slots, so that a slow endpoint holding every slot strands few claims.
+      // At most about one batch waits for slots (plus what is parked for endpoints at their cap, at most a cap's worth
+      // each), so that a slow endpoint holding every slot strands few claims.
       const limit = Math.min(CLAIM_BATCH, this.freeSlots() + this.options.concurrency);
       const claimed = await this.store.claimDueDeliveries({
         now,
@@ -175,6 +176,7 @@ export class DeliveryWorker {
     const batch: typeof waiting = [];
     const giveBack: ClaimedDelivery[] = [];
     const planned = new Map<string, number>();
+    const parked = new Map<string, number>();
     let free = this.freeSlots();
     for (const entry of waiting) {
       const endpointId = entry.delivery.endpointId;
@@ -183,10 +185,19 @@ export class DeliveryWorker {
         batch.push(entry);
         planned.set(endpointId, (planned.get(endpointId) ?? 0) + 1);
         free--;
-      } else this.ready.push(entry);
+      } else if ((parked.get(endpointId) ?? 0) < this.throttle.cap) {
+        // At most one more round of the endpoint's cap waits here: more would only hold leases other nodes could use.
+        this.ready.push(entry);
+        parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
+      } else giveBack.push(entry.delivery);
     }
     await this.loadEndpoints(batch.map((entry) => entry.delivery.endpointId), now);
     const tokens = await this.rateTokens(batch, now);
+    if (this.stopping) {
+      // stop() gives back what is in `ready`; this batch left it, so it goes back from here.
+      await this.releaseReady([...giveBack, ...batch.map((entry) => entry.delivery)]);
+      return 0;
+    }
     const longer: ClaimedDelivery[] = [];
     let started = 0;
     for (const { delivery } of batch) {
