@@ -5,6 +5,7 @@ import { appRoutes } from './api/apps.js';
 import { Authenticator } from './api/auth.js';
 import { endpointRoutes } from './api/endpoints.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './api/error-handler.js';
+import { HookyardError } from './errors.js';
 import { eventTypeRoutes } from './api/event-types.js';
 import { registerIdempotency } from './api/idempotency.js';
 import { messageRoutes } from './api/messages.js';
@@ -25,7 +26,8 @@ export async function buildServer(services: Services, options: { api?: boolean; 
   const app = Fastify({
     loggerInstance: services.logger as FastifyBaseLogger,
     bodyLimit: services.config.maxBodyBytes,
-    return503OnClosing: true,
+    // Answered below with `{code, message}` instead of Fastify's own body.
+    return503OnClosing: false,
     // Per-request "incoming/completed" lines would flood the log at webhook rates (and a scan of unknown paths would
     // too): failures are logged where they are handled.
     logController: new LogController({ disableRequestLogging: true }),
@@ -45,6 +47,16 @@ export async function buildServer(services: Services, options: { api?: boolean; 
   app.server.maxHeadersCount = 0;
   app.setValidatorCompiler(schemaCompiler());
   registerErrorHandler(app);
+  // Requests still arriving on kept-alive connections while the server shuts down.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw new HookyardError('unavailable', 'the server is shutting down');
+  });
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   await app.register(swagger, {

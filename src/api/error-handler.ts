@@ -73,7 +73,9 @@ export const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHa
         ? [431, 'headers_too_large', 'the request headers are too large']
         : [400, 'bad_request', 'the request is not valid HTTP'];
   this.log.debug({ code: error.code, status }, 'client error');
-  if (socket.writable) {
+  // Not into a response already under way (a malformed request pipelined behind a live stream): as Node's own handler.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify({ code, message });
     socket.write(`HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }

@@ -231,7 +231,8 @@ function fixedReply(source: Source): InboundReply {
   const body = response.body;
   const headers = { ...(typeof body === 'string' ? { 'content-type': 'text/plain; charset=utf-8' } : JSON_HEADERS), ...response.headers };
   return {
-    status: response.status ?? 200,
+    // A source stored before 1xx statuses were refused still answers with a final status.
+    status: response.status !== undefined && response.status >= 200 ? response.status : 200,
     headers,
     body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
   };
