@@ -202,3 +202,26 @@ describe('source stream across nodes', () => {
     expect(resumed.events.map((event) => event.requestId)).toEqual([next]);
   });
 });
+
+describe('source stream at shutdown', () => {
+  it('ends open streams so that a graceful stop does not wait for their clients', async () => {
+    // Found while testing the shutdown path: an open dashboard or `listen` held SIGTERM forever.
+    const hy = await startTestHookyard();
+    const client = new AbortController();
+    let stopped = false;
+    try {
+      await hy.api('POST', '/api/v1/sources', { name: 'open' });
+      const res = await fetch(`${hy.url}/api/v1/sources/open/stream`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: client.signal });
+      expect(res.status).toBe(200);
+      const body = res.text();
+      const stopping = hy.stop().then(() => (stopped = true));
+      await Promise.race([stopping, sleep(5_000)]);
+      expect(stopped).toBe(true);
+      expect(await body).toContain(': connected');
+    } finally {
+      // Without the fix the stop waits for this client: let it go so the failure is reported rather than hung.
+      client.abort();
+      if (!stopped) await hy.stop();
+    }
+  });
+});

@@ -139,12 +139,18 @@ export function sourceRoutes(api: FastifyInstance, { store, sources, jobSignal, 
     },
   );
 
+  // Open streams never end by themselves, and the server's close waits for every connection: end them when it closes.
+  const openStreams = new Set<() => void>();
+  api.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
+
   api.get<{ Params: { src: string } }>(
     '/api/v1/sources/:src/stream',
     { schema: { tags: ['sources'], summary: 'Server-Sent Events: one `request` event per new request (Last-Event-ID resumes)', params: srcParams } },
     async (request, reply) => {
       const source = await load(request);
-      await streamRequests(request, reply, source, store, inboundFeed);
+      await streamRequests(request, reply, source, store, inboundFeed, openStreams);
     },
   );
 }
@@ -164,6 +170,7 @@ async function streamRequests(
   source: Source,
   store: Services['store'],
   feed: Services['inboundFeed'],
+  openStreams: Set<() => void>,
 ): Promise<void> {
   const headers = {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -195,8 +202,14 @@ async function streamRequests(
     closed = true;
     wake?.();
   };
+  let shuttingDown = false;
+  const onShutdown = () => {
+    shuttingDown = true;
+    onClose();
+  };
   request.raw.on('close', onClose);
   res.on('close', onClose);
+  openStreams.add(onShutdown);
   // The client may have gone during the awaits above, before these listeners: its 'close' has fired already.
   if (res.destroyed || request.raw.socket?.destroyed) closed = true;
 
@@ -261,7 +274,10 @@ async function streamRequests(
     clearInterval(keepAlive);
     request.raw.off('close', onClose);
     res.off('close', onClose);
+    openStreams.delete(onShutdown);
     res.end();
+    // A kept-alive connection would otherwise stay open and hold the server's close; the client reconnects elsewhere.
+    if (shuttingDown) res.socket?.end();
   }
 }
 
