@@ -74,7 +74,7 @@ export function idFloor(prefix: IdPrefix, time: number): string {
 
 /** The millisecond time `id` was minted at; null when it is no id of `prefix` (a client's Last-Event-ID can be anything). */
 export function idTime(prefix: IdPrefix, id: string): number | null {
-  if (!id.startsWith(`${prefix}_`) || id.length < prefix.length + 11) return null;
+  if (!hasPrefix(id, prefix) || id.length < prefix.length + 11) return null;
   let time = 0;
   for (const char of id.slice(prefix.length + 1, prefix.length + 11)) {
     const digit = ALPHABET.indexOf(char);

@@ -66,12 +66,13 @@ export const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHa
   socket: Socket,
 ) {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message]: [number, ErrorCode, string] =
+  const [code, message]: [ErrorCode, string] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'request_timeout', 'the request was not received in time']
+      ? ['request_timeout', 'the request was not received in time']
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'headers_too_large', 'the request headers are too large']
-        : [400, 'bad_request', 'the request is not valid HTTP'];
+        ? ['headers_too_large', 'the request headers are too large']
+        : ['bad_request', 'the request is not valid HTTP'];
+  const status = ERROR_CODES[code].status;
   this.log.debug({ code: error.code, status }, 'client error');
   // Not into a response already under way (a malformed request pipelined behind a live stream): as Node's own handler.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;

@@ -1,7 +1,7 @@
 import { HookyardError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
-import { GroupCommit } from '../store/group-commit.js';
+import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
 import type { App, Endpoint, InsertMessageResult, Json, Message, NewMessage, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
 import type { EventSchemas } from './event-schemas.js';
@@ -29,9 +29,7 @@ export class MessageService {
     private readonly signal: WorkSignal,
     private readonly metrics: Metrics,
   ) {
-    // On PostgreSQL each batch is a few round trips; several in flight keep the connection pool and the server busy.
-    // Message ids need no commit order: deliveries are claimed by due time, and lists are read, not followed.
-    this.batcher = new GroupCommit((items) => store.insertMessages(items), 128, 0, store.dialect === 'postgres' ? 4 : 1);
+    this.batcher = new GroupCommit((items) => store.insertMessages(items), 128, 0, writeConcurrency(store.dialect));
   }
 
   async send(app: App, input: SendMessageInput, now = Date.now()): Promise<Message> {

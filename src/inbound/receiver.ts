@@ -3,7 +3,7 @@ import type { SourceService } from '../domain/sources.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
-import { GroupCommit } from '../store/group-commit.js';
+import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
 import type { InboundRecord, InsertRequestResult, NewInboundRequest, ProcessingResult, Source, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
 import { dedupKeyOf } from './dedup.js';
@@ -76,9 +76,7 @@ export class InboundReceiver {
     private readonly logger: Logger,
     private readonly options: ReceiverOptions,
   ) {
-    // Several batches in flight on PostgreSQL (each is a few round trips); their commits may then land out of id
-    // order, which live streams allow for (they look back a few seconds, see api/sources.ts).
-    this.batcher = new GroupCommit((items) => store.insertRequests(items), 256, 0, store.dialect === 'postgres' ? 4 : 1);
+    this.batcher = new GroupCommit((items) => store.insertRequests(items), 256, 0, writeConcurrency(store.dialect));
   }
 
   async receive(request: ReceivedRequest): Promise<InboundReply> {

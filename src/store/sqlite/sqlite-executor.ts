@@ -26,7 +26,6 @@ export class SqliteExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly statements = new Map<string, Prepared>();
-  private readonly controls = new Map<string, Statement>();
   private locked = false;
   private readonly waiters: Array<() => void> = [];
   private savepoints = 0;
@@ -139,16 +138,11 @@ export class SqliteExecutor implements SqlExecutor {
   }
 
   /**
-   * BEGIN, COMMIT, SAVEPOINT and the pragmas a transaction switches, as statements prepared once: `db.exec` and
+   * BEGIN, COMMIT, SAVEPOINT and the pragmas a transaction switches, through the statement cache: `db.exec` and
    * `db.pragma` parse their text on every call, twice or four times per transaction (measured: ~4% of a worker's CPU).
    */
   private control(sql: string): void {
-    let statement = this.controls.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.controls.set(sql, statement);
-    }
-    statement.run();
+    this.prepare(sql).statement.run();
   }
 
   // better-sqlite3 binds `?` by position only, so `$2 … $1 … $2` becomes `? … ? … ?` fed by [p2, p1, p2].
