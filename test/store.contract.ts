@@ -144,6 +144,21 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(results[1]).toEqual({ ok: false, existingId: results[0]!.ok ? results[0]!.message.id : '' });
     });
 
+    it('commits a batch whose fan-out outgrows one statement (SQLite binds at most 32,766 parameters)', async () => {
+      const app = await makeApp();
+      const endpoints: string[] = [];
+      for (let i = 0; i < 300; i++) endpoints.push((await makeEndpoint(app.id)).id);
+      // 30 messages × 300 endpoints: 9,000 deliveries, 36,000 values in one bulk insert.
+      const items = Array.from({ length: 30 }, (_, i) => ({
+        message: { id: newId('msg', T0 + i), appId: app.id, eventType: 'fan.out', eventId: null, payload: `{"i":${i}}`, createdAt: T0 + i },
+        endpointIds: endpoints,
+      }));
+      const results = await store.insertMessages(items);
+      expect(results.every((result) => result.ok)).toBe(true);
+      expect(await store.queueDepth()).toEqual({ pending: 9_000, sending: 0 });
+      expect(await store.listDeliveries(app.id, items[29]!.message.id)).toHaveLength(300);
+    });
+
     it('filters and pages messages newest first', async () => {
       const app = await makeApp();
       for (let i = 0; i < 5; i++) {

@@ -35,7 +35,9 @@ export interface SqlDialect {
   jsonPathParam(path: readonly string[]): unknown;
   /**
    * A relation `alias(columns…)` holding `rows` (arrays in column order) as parameters from `$firstParam` on, so that a
-   * batch is one statement instead of one per row (on PostgreSQL each statement is a network round trip).
+   * batch is one statement instead of one per row (on PostgreSQL each statement is a network round trip). The first
+   * column must never be NULL. On SQLite every value is a parameter, and a statement binds at most 32,766: callers keep
+   * rows × columns (padded to a power of two) well within that.
    */
   rows(alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint' | 'bytea']>, firstParam: number, rows: ReadonlyArray<readonly unknown[]>): BulkRows;
   runScript(tx: SqlExecutor, sql: string): Promise<void>;

@@ -19,6 +19,8 @@ const MESSAGE_COLUMNS = [
 ] as const;
 const DELIVERY_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['created_at', 'bigint']] as const;
 const RELEASE_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text']] as const;
+/** Deliveries per bulk insert: 4,096 values even padded (see SqlDialect.rows), far below SQLite's 32,766. */
+const DELIVERY_SLICE = 1_024;
 
 const ENDPOINT_COLUMNS: Record<keyof EndpointPatch, string> = {
   url: 'url',
@@ -333,8 +335,9 @@ export class SqlStore implements Store {
       const deliveries = items
         .filter(({ message }) => fresh.has(message.id))
         .flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
-      if (deliveries.length > 0) {
-        const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries);
+      // A batch's fan-out has no bound of its own (messages × endpoints): it is written in slices a statement can bind.
+      for (let from = 0; from < deliveries.length; from += DELIVERY_SLICE) {
+        const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries.slice(from, from + DELIVERY_SLICE));
         await tx.run(
           `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
            SELECT message_id, endpoint_id, app_id, 'pending', created_at, created_at, created_at FROM ${deliveryRows.sql}`,

@@ -48,13 +48,18 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
     },
     jsonFieldEquals: (column, pathParam, valueParam) => `json_extract(${column}, $${pathParam}) IS json_extract($${valueParam}, '$')`,
     jsonPathParam: (path) => `$${path.map((segment) => `."${segment}"`).join('')}`,
-    // A VALUES list: measured faster than parsing one JSON parameter (12 vs 18 µs per recorded attempt). Each batch
-    // size is its own prepared statement, cached like any other.
+    // A VALUES list: measured faster than parsing one JSON parameter (12 vs 18 µs per recorded attempt). Each length of
+    // list is a statement of its own to prepare (a long one costs milliseconds: 5% of a delivery worker's CPU went to
+    // preparing outcome batches of ever new sizes), so lists are padded to the next power of two with rows of NULLs,
+    // which the relation leaves out (its first column is a key, never NULL): at most 9 statements per call site.
     rows: (alias, columns, firstParam, rows) => {
+      const padded = 2 ** Math.ceil(Math.log2(Math.max(1, rows.length)));
       let param = firstParam;
-      const values = rows.map(() => `(${columns.map(() => `$${param++}`).join(', ')})`).join(', ');
+      const values = Array.from({ length: padded }, () => `(${columns.map(() => `$${param++}`).join(', ')})`).join(', ');
       const names = columns.map(([name], index) => `column${index + 1} AS ${name}`).join(', ');
-      return { sql: `(SELECT ${names} FROM (VALUES ${values})) AS ${alias}`, params: rows.flatMap((row) => columns.map((_c, index) => row[index] ?? null)) };
+      const params = rows.flatMap((row) => columns.map((_c, index) => row[index] ?? null));
+      for (let i = params.length; i < padded * columns.length; i++) params.push(null);
+      return { sql: `(SELECT ${names} FROM (VALUES ${values}) WHERE column1 IS NOT NULL) AS ${alias}`, params };
     },
     runScript: async (_tx: SqlExecutor, sql: string) => executor.execScript(sql),
   };
