@@ -2,11 +2,13 @@
  * Inbound receiving benchmark: requests/s and p50/p99 of Hookyard's receiving URL (verify the GitHub HMAC, dedup on
  * X-GitHub-Delivery, commit to the database, answer 202) with a ~7 KB GitHub push payload, side by side in the same
  * run with a bare node:http server that only answers 200 (the ceiling) and with adnanh/webhook (Debian package
- * `webhook`) checking the same HMAC with a payload-hmac-sha256 rule (it stores nothing and forks a command per hook).
+ * `webhook`) checking the same HMAC with a payload-hmac-sha256 rule (it stores nothing and forks a command per hook),
+ * and with a floor (bench/lib/inbound-floor.mjs): the same verify + dedup + commit in plain node:http and
+ * better-sqlite3, nothing of Hookyard, so that the table shows what committing costs apart from what Hookyard costs.
  *
  *   npm run build && npx tsx bench/inbound.ts [--duration 10] [--warmup 3] [--connections 50] [--threads 2]
  *     [--db <HOOKYARD_DATABASE_URL> (repeatable: one Hookyard run each)] [--synchronous full|normal]
- *     [--systems bare,hookyard,webhook] [--load auto|wrk|hey] [--cpu-prof <dir>]
+ *     [--systems bare,floor,hookyard,webhook] [--load auto|wrk|hey] [--cpu-prof <dir>]
  *
  * Load comes from wrk (apt-get install -y wrk) with bench/lib/inbound-wrk.lua, which gives every request its own
  * X-GitHub-Delivery so that Hookyard is measured on its accept path, never on its duplicate path. Without wrk, hey is
@@ -54,7 +56,7 @@ export const INBOUND_DEFAULTS: InboundOptions = {
   connections: 50,
   threads: 2,
   dbs: ['sqlite'],
-  systems: ['bare', 'hookyard', 'webhook'],
+  systems: ['bare', 'floor', 'hookyard', 'webhook'],
   load: 'auto',
 };
 
@@ -189,6 +191,13 @@ interface System {
 async function startBare(): Promise<System> {
   const { child, match } = await startProcess(process.execPath, [join(ROOT, 'bench/lib/inbound-bare.mjs')], { PATH: process.env.PATH }, /listening on port (\d+)/);
   return { label: 'bare node:http, answers 200 (ceiling)', url: `http://127.0.0.1:${match[1]}/in/github`, child, verifies: false };
+}
+
+/** The floor (bench/lib/inbound-floor.mjs): verify + dedup + commit in plain node:http and better-sqlite3. */
+async function startFloor(dir: string, synchronous: string | undefined): Promise<System> {
+  const env = { PATH: process.env.PATH, FLOOR_SECRET: SECRET, FLOOR_DB: join(mkdtempSync(join(dir, 'floor-')), 'floor.db'), FLOOR_SYNCHRONOUS: synchronous ?? 'full' };
+  const { child, match } = await startProcess(process.execPath, [join(ROOT, 'bench/lib/inbound-floor.mjs')], env, /listening on port (\d+)/);
+  return { label: `floor: node:http + HMAC + dedup + SQLite commit, no framework${synchronous ? `, synchronous=${synchronous}` : ''}`, url: `http://127.0.0.1:${match[1]}/in/github`, child, verifies: true };
 }
 
 function freePort(): Promise<number> {
@@ -441,6 +450,7 @@ export async function runInbound(options: Partial<InboundOptions> = {}): Promise
 
   const starters: Array<[string, () => Promise<System>]> = [
     ['bare', startBare],
+    ['floor', () => startFloor(dir, o.synchronous)],
     ...o.dbs.map((db): [string, () => Promise<System>] => [`hookyard:${dbLabel(db)}`, () => startHookyard(dir, db, load === wrkLoad, o)]),
     ['webhook', () => startWebhook(dir)],
   ];
@@ -470,12 +480,14 @@ export async function runInbound(options: Partial<InboundOptions> = {}): Promise
 
   const bare = results.find((r) => r.key === 'bare');
   const webhook = results.find((r) => r.key === 'webhook');
+  const floor = results.find((r) => r.key === 'floor');
   const rows: BenchRow[] = results.map((r) => {
     const ratios: Record<string, number> = {};
     if (bare && r !== bare) ratios.bare = r.load.rate / bare.load.rate;
     if (webhook && r.key.startsWith('hookyard')) ratios.adnanh = r.load.rate / webhook.load.rate;
+    if (floor && r.key.startsWith('hookyard')) ratios.floor = r.load.rate / floor.load.rate;
     const failed = r.load.non2xx + r.load.socketErrors;
-    const notes = [failed > 0 ? `${failed} non-2xx/errors` : '', r.valid === false ? 'NOT all accepted (see check)' : '', r.key === 'bare' ? 'answers 200, nothing else' : ''];
+    const notes = [failed > 0 ? `${failed} non-2xx/errors` : '', r.valid === false ? 'NOT all accepted (see check)' : '', r.key === 'bare' ? 'answers 200, nothing else' : '', r.key === 'floor' ? 'what committing costs, without Hookyard' : ''];
     return {
       section: 'inbound',
       system: r.label,

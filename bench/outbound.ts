@@ -2,13 +2,16 @@
  * Outbound delivery benchmark: Hookyard end to end (API → outbox → worker → receiver) and Hookyard's worker draining a
  * backlog, side by side with a raw undici loop doing the same POSTs at the same concurrency (the ceiling) and with a
  * BullMQ queue on the local Redis plus a worker process POSTing with undici (the typical hand-rolled alternative, both
- * ways too); and the fan-out of one message to 100 endpoints. Everything goes to one keep-alive receiver.
+ * ways too); a floor (bench/lib/outbound-floor.ts: a plain SQLite queue and attempt log with undici, nothing of
+ * Hookyard, draining the same backlog: what a durable sender must cost, apart from what Hookyard costs); and the
+ * fan-out of one message to 100 endpoints. Everything goes to one keep-alive receiver. Drain runs also report the
+ * sending process's CPU time per delivery (from /proc), steadier than the rate on a shared machine.
  *
  *   npm run build && npx tsx bench/outbound.ts [--messages 20000] [--warmup 5000] [--concurrency 50]
- *     [--systems raw,e2e,drain,bullmq,fanout] [--db sqlite|postgres://… (repeatable)] [--synchronous full|normal]
+ *     [--systems raw,floor,e2e,drain,bullmq,fanout] [--db sqlite|postgres://… (repeatable)] [--synchronous full|normal]
  *     [--fanout-rounds 10] [--fanout-burst 100] [--cpu-prof <dir>]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,14 +21,14 @@ import { benchDatabase, type BenchDatabase } from './lib/database.js';
 import { hookyardApi, startHookyard } from './lib/hookyard.js';
 import { benchPayload, receiverStats, resetReceiver, startReceiver, waitForCount } from './lib/receiver-client.js';
 import { goalLines, printRows, type BenchRow } from './lib/report.js';
-import { isMain, loadAverage, runPool, saveResult, stopProcess, summarize } from './lib/util.js';
+import { isMain, loadAverage, ROOT, runPool, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
 
 export interface OutboundOptions {
   messages: number;
   /** Every system first handles this many messages that are not measured, so that each is compared warm. */
   warmup: number;
   concurrency: number;
-  /** Subset of raw, e2e, drain, bullmq (end to end and drain), fanout. The raw loop always runs (the ceiling). */
+  /** Subset of raw, floor, e2e, drain, bullmq (end to end and drain), fanout. The raw loop runs whenever one of the first five does. */
   systems: string[];
   /** Databases of the Hookyard systems: `sqlite` (a fresh file each) or `postgres://…` (a fresh schema each). */
   dbs: string[];
@@ -45,7 +48,7 @@ export const OUTBOUND_DEFAULTS: OutboundOptions = {
   messages: 20_000,
   warmup: 5_000,
   concurrency: 50,
-  systems: ['raw', 'e2e', 'drain', 'bullmq'],
+  systems: ['raw', 'floor', 'e2e', 'drain', 'bullmq'],
   dbs: ['sqlite'],
   synchronous: 'full',
   fanoutRounds: 10,
@@ -60,6 +63,30 @@ interface Measured {
   max?: number;
   elapsed: number;
   acceptRate?: number;
+  /** CPU time (user + system, all threads) the sending process spent per measured delivery, µs. */
+  cpuPerDeliveryUs?: number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Waits for the warm-up deliveries, then measures the rest: rate, and the sender's CPU per delivery. */
+async function measureDrain(receiverUrl: string, o: OutboundOptions, pid: number | undefined): Promise<Measured> {
+  const warm = await waitForCount(receiverUrl, o.warmup, 300_000);
+  const cpuAtWarm = cpuSeconds(pid);
+  const done = await waitForCount(receiverUrl, o.warmup + o.messages, 300_000);
+  const cpuAtDone = cpuSeconds(pid);
+  const elapsed = done.lastAt - warm.lastAt;
+  const counted = done.count - warm.count;
+  const cpuPerDeliveryUs = cpuAtWarm === null || cpuAtDone === null ? undefined : ((cpuAtDone - cpuAtWarm) * 1e6) / counted;
+  return { rate: (counted * 1000) / elapsed, elapsed, cpuPerDeliveryUs };
 }
 
 async function rawUndici(receiverUrl: string, o: OutboundOptions): Promise<Measured> {
@@ -162,10 +189,7 @@ function hookyardDrain(receiverUrl: string, db: string, o: OutboundOptions): Pro
       const worker = await startNode(dir, 'worker', database, o);
       try {
         // The first `warmup` deliveries warm the worker up; the rate is measured over the rest.
-        const warm = await waitForCount(receiverUrl, o.warmup, 300_000);
-        const done = await waitForCount(receiverUrl, o.warmup + o.messages, 300_000);
-        const elapsed = done.lastAt - warm.lastAt;
-        return { rate: ((done.count - warm.count) * 1000) / elapsed, elapsed };
+        return await measureDrain(receiverUrl, o, worker.child.pid);
       } finally {
         await stopProcess(worker.child);
       }
@@ -174,6 +198,29 @@ function hookyardDrain(receiverUrl: string, db: string, o: OutboundOptions): Pro
     }
   });
 }
+
+/** The floor (bench/lib/outbound-floor.ts): a plain SQLite queue and attempt log with undici, draining a backlog. */
+async function floorDrain(receiverUrl: string, o: OutboundOptions): Promise<Measured> {
+  await resetReceiver(receiverUrl);
+  const dir = mkdtempSync(join(tmpdir(), 'hookyard-floor-'));
+  const env = {
+    PATH: process.env.PATH,
+    FLOOR_DB: join(dir, 'floor.db'),
+    FLOOR_TARGET: `${receiverUrl}/hook/floor`,
+    FLOOR_CONCURRENCY: String(o.concurrency),
+    FLOOR_COUNT: String(o.warmup + o.messages),
+    FLOOR_SYNCHRONOUS: o.synchronous,
+  };
+  const { child } = await startProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/outbound-floor.ts')], env, /floor draining/, ROOT);
+  try {
+    return await measureDrain(receiverUrl, o, child.pid);
+  } finally {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cpuNote = (m: Measured): string => (m.cpuPerDeliveryUs === undefined ? '' : `; sender CPU ${Math.round(m.cpuPerDeliveryUs)} µs/delivery`);
 
 export interface FanoutResult {
   endpoints: number;
@@ -258,8 +305,9 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
     return result;
   };
   try {
-    const wanted = ['raw', 'e2e', 'drain', 'bullmq'].some((key) => systems.has(key));
+    const wanted = ['raw', 'floor', 'e2e', 'drain', 'bullmq'].some((key) => systems.has(key));
     const raw = wanted ? await measure('raw', undefined, () => rawUndici(receiverUrl, o)) : undefined;
+    const floor = systems.has('floor') ? await measure('floor', undefined, () => floorDrain(receiverUrl, o)) : undefined;
     const hookyard: Array<{ key: 'e2e' | 'drain'; db: string; result: Measured; loadAverage: number }> = [];
     for (const db of o.dbs) {
       for (const key of ['e2e', 'drain'] as const) {
@@ -284,9 +332,21 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
     // Rows
     const load = (key: string, db?: string) => runs.find((r) => r.key === key && r.db === (db && dbLabel(db)))!.loadAverage;
     if (raw) rows.push({ section: 'outbound', system: 'raw undici loop (ceiling)', unit: 'deliveries/s', rate: raw.rate, p50: raw.p50, p99: raw.p99, loadAverage: load('raw'), note: 'no queue, no signing' });
+    if (floor) {
+      rows.push({
+        section: 'outbound',
+        system: 'floor: SQLite queue + attempt log + undici, no framework, draining a backlog',
+        unit: 'deliveries/s',
+        rate: floor.rate,
+        ratios: raw ? { raw: floor.rate / raw.rate } : undefined,
+        loadAverage: load('floor'),
+        note: `enqueued first; unsigned; synchronous=${o.synchronous}${cpuNote(floor)}`,
+      });
+    }
     for (const { key, db, result } of hookyard) {
       const ratios: Record<string, number> = {};
       if (raw) ratios.raw = result.rate / raw.rate;
+      if (floor && key === 'drain') ratios.floor = result.rate / floor.rate;
       if (bullmq[key]) ratios[`BullMQ ${key === 'e2e' ? 'e2e' : 'drain'}`] = result.rate / bullmq[key]!.rate;
       rows.push({
         section: 'outbound',
@@ -297,7 +357,7 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
         p99: result.p99,
         ratios,
         loadAverage: load(key, db),
-        note: key === 'e2e' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed` : 'enqueued first; signed',
+        note: key === 'e2e' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed` : `enqueued first; signed${cpuNote(result)}`,
       });
     }
     for (const key of ['e2e', 'drain'] as const) {

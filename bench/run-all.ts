@@ -85,7 +85,7 @@ if (sections.has('outbound') || sections.has('scale')) {
     const outbound = { ...sizes.outbound, concurrency, dbs, receiverUrl: receiver.url };
     if (sections.has('outbound')) {
       await part('outbound', async () => {
-        const result = await runOutbound({ ...outbound, systems: ['raw', 'e2e', 'drain', 'bullmq'] });
+        const result = await runOutbound({ ...outbound, systems: ['raw', 'floor', 'e2e', 'drain', 'bullmq'] });
         rows.push(...result.rows);
         notes.push(...result.notes);
         details.outbound = { options: { ...result.options, receiverUrl: undefined }, runs: result.runs };
