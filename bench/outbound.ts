@@ -13,7 +13,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { bullmqClient, bullmqDrain, bullmqEndToEnd, bullmqUnavailable } from './lib/bullmq-sender.js';
@@ -211,7 +211,8 @@ async function floorDrain(receiverUrl: string, o: OutboundOptions): Promise<Meas
     FLOOR_COUNT: String(o.warmup + o.messages),
     FLOOR_SYNCHRONOUS: o.synchronous,
   };
-  const { child } = await startProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/outbound-floor.ts')], env, /floor draining/, ROOT);
+  const profile = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(o.cpuProf)}`] : [];
+  const { child } = await startProcess(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'bench/lib/outbound-floor.ts')], env, /floor draining/, ROOT);
   try {
     return await measureDrain(receiverUrl, o, child.pid);
   } finally {
