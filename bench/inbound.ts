@@ -515,8 +515,8 @@ export async function runInbound(options: Partial<InboundOptions> = {}): Promise
   return { rows, results, notes, meta };
 }
 
-/** The goals: Hookyard ≥ 0.5× the bare server and ≥ 1.5× adnanh/webhook. */
-export const inboundGoals = (rows: BenchRow[]) => goalLines(rows, 'inbound', (name) => (name === 'bare' ? 0.5 : 1.5));
+/** The goals: Hookyard ≥ 0.5× the bare server and ≥ 1.5× adnanh/webhook (the floor is for reading, no goal). */
+export const inboundGoals = (rows: BenchRow[]) => goalLines(rows, 'inbound', (name) => ({ bare: 0.5, adnanh: 1.5 })[name]);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

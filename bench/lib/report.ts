@@ -43,12 +43,14 @@ export function printRows(title: string, rows: BenchRow[], withSection = false):
 /**
  * One line per Hookyard row of `section` that has ratios: each ratio against its goal (`goalFor(name)`), met or missed.
  */
-export function goalLines(rows: BenchRow[], section: Section, goalFor: (name: string) => number): string[] {
+/** `goalFor`: the goal of a ratio, or undefined for a ratio that has none (it is printed as it is). */
+export function goalLines(rows: BenchRow[], section: Section, goalFor: (name: string) => number | undefined): string[] {
   return rows
     .filter((row) => row.section === section && row.system.startsWith('Hookyard') && Object.keys(row.ratios ?? {}).length > 0)
     .map((row) => {
       const checks = Object.entries(row.ratios!).map(([name, value]) => {
         const goal = goalFor(name);
+        if (goal === undefined) return `${value.toFixed(2)}× ${name}`;
         return `${value.toFixed(2)}× ${name} (goal ≥ ${goal}: ${value >= goal ? 'met' : 'missed'})`;
       });
       return `${row.system}: ${checks.join(', ')}`;
