@@ -200,6 +200,30 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(await store.nextDueAt()).toBe(T0 + 40_000);
     });
 
+    it("claims other endpoints' due deliveries when a skipped endpoint's backlog fills the head of the queue", async () => {
+      const app = await makeApp();
+      const slow = await makeEndpoint(app.id);
+      const others = [await makeEndpoint(app.id), await makeEndpoint(app.id), await makeEndpoint(app.id)];
+      // 1,500 deliveries of the skipped endpoint, all due before any of the others' (more than a claim scans in due
+      // order before it looks endpoint by endpoint).
+      const message = (i: number, at: number) => ({ id: newId('msg', at), appId: app.id, eventType: 'e', eventId: null, payload: `{"i":${i}}`, createdAt: at });
+      await store.insertMessages(Array.from({ length: 1_500 }, (_, i) => ({ message: message(i, T0 + i), endpointIds: [slow.id] })));
+      for (const [n, endpoint] of others.entries()) {
+        await store.insertMessages(Array.from({ length: 4 }, (_, i) => ({ message: message(i, T0 + 10_000 + n * 10 + i), endpointIds: [endpoint.id] })));
+      }
+      const now = T0 + 60_000;
+      const first = await claimAll(now, 'w1', [slow.id]);
+      expect(first).toHaveLength(12);
+      expect(new Set(first.map((d) => d.endpointId))).toEqual(new Set(others.map((e) => e.id)));
+      expect(await claimAll(now, 'w1', [slow.id])).toEqual([]);
+      // Not skipped any more, the slow endpoint's oldest come first.
+      const next = await claimAll(now, 'w2');
+      expect(next).toHaveLength(100);
+      expect(next.every((d) => d.endpointId === slow.id)).toBe(true);
+      expect(next.map((d) => (JSON.parse(d.payload) as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      expect(await store.queueDepth()).toEqual({ pending: 1_400, sending: 112 });
+    });
+
     it('records outcomes: retry, success, and a lost lease does not overwrite', async () => {
       const app = await makeApp();
       const ep = await makeEndpoint(app.id);

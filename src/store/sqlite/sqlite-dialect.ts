@@ -1,6 +1,74 @@
-import type { SqlDialect } from '../dialect.js';
+import type { ClaimQuery, SqlDialect } from '../dialect.js';
 import type { SqlExecutor } from '../sql.js';
 import type { SqliteExecutor } from './sqlite-executor.js';
+
+/**
+ * A claim that skips endpoints (at their cap, or waiting for their rate limit). Filtering them out of the due-order
+ * scan would walk through every due row they have: with a slow endpoint's 200,000 due deliveries at the head of the
+ * queue that took 90 ms per claim, on the event loop, for every tenant. So the scan looks at the first
+ * SKIP_WINDOW due rows only; when those are not enough and the window was full, the other endpoints' due rows are
+ * looked up in their own queues (index deliveries_endpoint_due): the endpoints that have pending or sending rows are
+ * listed by stepping through that index (one seek per endpoint), at most SKIP_ENDPOINTS per claim, starting where the
+ * last such claim stopped so that every endpoint gets its turn.
+ */
+async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<Record<string, unknown>>> {
+  const excluded = JSON.stringify(claim.excludeEndpoints);
+  const rows = await tx.all<Record<string, unknown>>(
+    `SELECT d.*, m.event_type, m.payload, m.created_at AS message_created_at
+     FROM (SELECT * FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+           ORDER BY next_attempt_at LIMIT $4) d
+     JOIN messages m ON m.id = d.message_id
+     WHERE d.endpoint_id NOT IN (SELECT value FROM json_each($2))
+     ORDER BY d.next_attempt_at
+     LIMIT $3`,
+    [claim.now, excluded, claim.limit, SKIP_WINDOW],
+  );
+  if (rows.length >= claim.limit) return rows;
+  const [window] = await tx.all<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+     ORDER BY next_attempt_at LIMIT $2)`,
+    [claim.now, SKIP_WINDOW],
+  );
+  // Fewer due rows than the window holds: the scan saw all of them.
+  if (Number(window!.n) < SKIP_WINDOW) return rows;
+
+  const skip = new Set(claim.excludeEndpoints);
+  for (const row of rows) skip.add(String(row.endpoint_id));
+  const endpoints = await tx.all<{ id: string }>(
+    `WITH RECURSIVE e(id) AS (
+       SELECT (SELECT MIN(endpoint_id) FROM deliveries INDEXED BY deliveries_endpoint_due
+               WHERE status IN ('pending', 'sending') AND endpoint_id > $1)
+       UNION ALL
+       SELECT (SELECT MIN(endpoint_id) FROM deliveries INDEXED BY deliveries_endpoint_due
+               WHERE status IN ('pending', 'sending') AND endpoint_id > e.id)
+       FROM e WHERE e.id IS NOT NULL
+     )
+     SELECT id FROM e WHERE id IS NOT NULL LIMIT $2`,
+    [skipCursor, SKIP_ENDPOINTS],
+  );
+  // Next time, go on from here; after the last endpoint, start again from the first.
+  skipCursor = endpoints.length < SKIP_ENDPOINTS ? '' : endpoints.at(-1)!.id;
+  for (const { id } of endpoints) {
+    if (rows.length >= claim.limit) break;
+    if (skip.has(id)) continue;
+    rows.push(...await tx.all<Record<string, unknown>>(
+      `SELECT d.*, m.event_type, m.payload, m.created_at AS message_created_at
+       FROM deliveries d INDEXED BY deliveries_endpoint_due JOIN messages m ON m.id = d.message_id
+       WHERE d.endpoint_id = $1 AND d.status IN ('pending', 'sending') AND d.next_attempt_at <= $2
+       ORDER BY d.next_attempt_at
+       LIMIT $3`,
+      [id, claim.now, claim.limit - rows.length],
+    ));
+  }
+  return rows;
+}
+
+/** Due rows a claim that skips endpoints scans in due order before it looks endpoint by endpoint. */
+const SKIP_WINDOW = 1_000;
+/** Endpoints one such claim looks at, at most. */
+const SKIP_ENDPOINTS = 500;
+// Where the last claim that went endpoint by endpoint stopped (one writer per SQLite database, in this process).
+let skipCursor = '';
 
 export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
   return {
@@ -11,15 +79,14 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
     // payloads (measured: 11 µs vs 19 µs per delivery). Expired leases ('sending' rows whose next_attempt_at
     // passed) are claimable like due pending rows.
     claimDeliveries: async (tx, claim) => {
-      const rows = await tx.all<Record<string, unknown>>(
+      const rows = claim.excludeEndpoints.length === 0 ? await tx.all<Record<string, unknown>>(
         `SELECT d.*, m.event_type, m.payload, m.created_at AS message_created_at
          FROM deliveries d JOIN messages m ON m.id = d.message_id
          WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1
-           AND d.endpoint_id NOT IN (SELECT value FROM json_each($2))
          ORDER BY d.next_attempt_at
-         LIMIT $3`,
-        [claim.now, JSON.stringify(claim.excludeEndpoints), claim.limit],
-      );
+         LIMIT $2`,
+        [claim.now, claim.limit],
+      ) : await claimSkipping(tx, claim);
       for (const row of rows) {
         await tx.run(
           `UPDATE deliveries SET status = 'sending', next_attempt_at = $3, lease_owner = $4, updated_at = $5
