@@ -1,4 +1,86 @@
-import type { SqlDialect } from '../dialect.js';
+import type { ClaimQuery, SqlDialect } from '../dialect.js';
+import type { SqlExecutor } from '../sql.js';
+
+/** Leases the rows of CTE `due` ($1 now, $3 lease end, $4 owner) and returns them with their message's fields. */
+const LEASE_DUE = `UPDATE deliveries d SET status = 'sending', next_attempt_at = $3, lease_owner = $4, updated_at = $1
+  FROM due JOIN messages m ON m.id = due.message_id
+  WHERE d.message_id = due.message_id AND d.endpoint_id = due.endpoint_id
+  RETURNING d.*, m.event_type, m.payload, m.created_at AS message_created_at`;
+
+/** Due rows a claim that skips endpoints scans in due order before it looks endpoint by endpoint. */
+const SKIP_WINDOW = 1_000;
+/** Endpoints one such claim looks at, at most: each is a subquery of one statement, planned for its endpoint. */
+const SKIP_ENDPOINTS = 50;
+// Where this node's last claim that went endpoint by endpoint stopped.
+let skipCursor = '';
+
+/**
+ * A claim that skips endpoints (at their cap, or waiting for their rate limit), as on SQLite (see sqlite-dialect.ts):
+ * the first SKIP_WINDOW due rows in due order, then, if those were not enough and the window was full, the due rows
+ * of up to SKIP_ENDPOINTS other endpoints, found by stepping through index deliveries_endpoint_due. Filtering the
+ * skipped endpoints while walking the due order instead took 178 ms per claim with 1,000,000 of their rows due ahead.
+ */
+async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<Record<string, unknown>>> {
+  const excluded = [...claim.excludeEndpoints];
+  // The rows are picked from the window before they are locked (by key): joined with the window directly, the
+  // planner chose a sequential scan of the table (measured: 20 ms against 0.8 ms with 100,000 rows).
+  const rows = await tx.all<Record<string, unknown>>(
+    `WITH head AS (
+       SELECT message_id, endpoint_id, next_attempt_at FROM deliveries
+       WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+       ORDER BY next_attempt_at
+       LIMIT $6
+     ), pick AS (
+       SELECT message_id, endpoint_id FROM head WHERE NOT (endpoint_id = ANY($5::text[])) ORDER BY next_attempt_at LIMIT $2
+     ), due AS (
+       SELECT d.message_id, d.endpoint_id FROM deliveries d JOIN pick USING (message_id, endpoint_id)
+       WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1
+       FOR UPDATE OF d SKIP LOCKED
+     )
+     ${LEASE_DUE}`,
+    [claim.now, claim.limit, claim.leaseUntil, claim.owner, excluded, SKIP_WINDOW],
+  );
+  if (rows.length >= claim.limit) return rows;
+  const [window] = await tx.all<{ n: string }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+     ORDER BY next_attempt_at LIMIT $2) w`,
+    [claim.now, SKIP_WINDOW],
+  );
+  // Fewer due rows than the window holds: the scan saw all of them.
+  if (Number(window!.n) < SKIP_WINDOW) return rows;
+
+  const skip = new Set([...excluded, ...rows.map((row) => String(row.endpoint_id))]);
+  const listed = await tx.all<{ id: string }>(
+    `WITH RECURSIVE e(id) AS (
+       SELECT (SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'sending') AND endpoint_id > $1)
+       UNION ALL
+       SELECT (SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'sending') AND endpoint_id > e.id)
+       FROM e WHERE e.id IS NOT NULL
+     )
+     SELECT id FROM e WHERE id IS NOT NULL AND NOT (id = ANY($3::text[])) LIMIT $2`,
+    [skipCursor, SKIP_ENDPOINTS, [...skip]],
+  );
+  skipCursor = listed.length < SKIP_ENDPOINTS ? '' : listed.at(-1)!.id;
+  if (listed.length === 0) return rows;
+  // One subquery per endpoint, each with its endpoint as a parameter: planned for that value (custom plans, see
+  // PgExecutor), a rare endpoint is read through its own index; inside LATERAL, with the endpoint unknown when
+  // planning, the planner walked the due order instead.
+  const per = listed.map((_e, i) => `(SELECT message_id, endpoint_id, next_attempt_at FROM deliveries
+      WHERE endpoint_id = $${i + 5} AND status IN ('pending', 'sending') AND next_attempt_at <= $1
+      ORDER BY next_attempt_at LIMIT $2)`);
+  const more = await tx.all<Record<string, unknown>>(
+    `WITH pick AS (
+       SELECT message_id, endpoint_id FROM (${per.join(' UNION ALL ')}) x ORDER BY next_attempt_at LIMIT $2
+     ), due AS (
+       SELECT d.message_id, d.endpoint_id FROM deliveries d JOIN pick USING (message_id, endpoint_id)
+       WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1
+       FOR UPDATE OF d SKIP LOCKED
+     )
+     ${LEASE_DUE}`,
+    [claim.now, claim.limit - rows.length, claim.leaseUntil, claim.owner, ...listed.map(({ id }) => id)],
+  );
+  return [...rows, ...more];
+}
 
 export function pgDialect(): SqlDialect {
   return {
@@ -6,20 +88,19 @@ export function pgDialect(): SqlDialect {
     listParam: (values) => [...values],
     // SKIP LOCKED lets several workers claim at once without waiting for, or taking, each other's rows.
     claimDeliveries: (tx, claim) =>
-      tx.all(
-        `WITH due AS (
-           SELECT message_id, endpoint_id FROM deliveries
-           WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 AND NOT (endpoint_id = ANY($2::text[]))
-           ORDER BY next_attempt_at
-           LIMIT $3
-           FOR UPDATE SKIP LOCKED
-         )
-         UPDATE deliveries d SET status = 'sending', next_attempt_at = $4, lease_owner = $5, updated_at = $1
-         FROM due JOIN messages m ON m.id = due.message_id
-         WHERE d.message_id = due.message_id AND d.endpoint_id = due.endpoint_id
-         RETURNING d.*, m.event_type, m.payload, m.created_at AS message_created_at`,
-        [claim.now, [...claim.excludeEndpoints], claim.limit, claim.leaseUntil, claim.owner],
-      ),
+      claim.excludeEndpoints.length === 0
+        ? tx.all(
+          `WITH due AS (
+             SELECT message_id, endpoint_id FROM deliveries
+             WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+             ORDER BY next_attempt_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED
+           )
+           ${LEASE_DUE}`,
+          [claim.now, claim.limit, claim.leaseUntil, claim.owner],
+        )
+        : claimSkipping(tx, claim),
     claimJobs: async (tx, claim) => {
       const rows = await tx.all<Record<string, unknown>>(
         `WITH due AS (
