@@ -9,6 +9,7 @@ const LEASE_DUE = `UPDATE deliveries d SET status = 'sending', next_attempt_at =
 
 /** Due rows a claim that skips endpoints scans in due order before it looks endpoint by endpoint. */
 const SKIP_WINDOW = 1_000;
+const MAX_BIGINT = '9223372036854775807';
 /** Endpoints one such claim looks at, at most: each is a subquery of one statement, planned for its endpoint. */
 const SKIP_ENDPOINTS = 50;
 // Where this node's last claim that went endpoint by endpoint stopped.
@@ -51,10 +52,15 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
 
   const skip = new Set([...excluded, ...rows.map((row) => String(row.endpoint_id))]);
   const listed = await tx.all<{ id: string }>(
+    // Each step is the first (endpoint_id, next_attempt_at) of the index past the previous endpoint, a row range
+    // only deliveries_endpoint_due serves (`min(endpoint_id) … endpoint_id > $1` was read from deliveries_endpoint,
+    // through every delivered row of the next endpoint).
     `WITH RECURSIVE e(id) AS (
-       SELECT (SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'sending') AND endpoint_id > $1)
+       SELECT (SELECT endpoint_id FROM deliveries WHERE (endpoint_id, next_attempt_at) > ($1, ${MAX_BIGINT})
+                 AND status IN ('pending', 'sending') ORDER BY endpoint_id, next_attempt_at LIMIT 1)
        UNION ALL
-       SELECT (SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'sending') AND endpoint_id > e.id)
+       SELECT (SELECT endpoint_id FROM deliveries WHERE (endpoint_id, next_attempt_at) > (e.id, ${MAX_BIGINT})
+                 AND status IN ('pending', 'sending') ORDER BY endpoint_id, next_attempt_at LIMIT 1)
        FROM e WHERE e.id IS NOT NULL
      )
      SELECT id FROM e WHERE id IS NOT NULL AND NOT (id = ANY($3::text[])) LIMIT $2`,
@@ -62,12 +68,14 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
   );
   skipCursor = listed.length < SKIP_ENDPOINTS ? '' : listed.at(-1)!.id;
   if (listed.length === 0) return rows;
-  // One subquery per endpoint, each with its endpoint as a parameter: planned for that value (custom plans, see
-  // PgExecutor), a rare endpoint is read through its own index; inside LATERAL, with the endpoint unknown when
-  // planning, the planner walked the due order instead.
+  // One subquery per endpoint. `endpoint_id = $e AND next_attempt_at <= $1` is written as a range of
+  // (endpoint_id, next_attempt_at), which only deliveries_endpoint_due can serve: with the plain conditions the
+  // planner, judging by the endpoint's share of all deliveries (its delivered history included), walked the whole due
+  // order instead (137 ms against 0.5 ms for 500 due rows behind 1,000,000 of a skipped endpoint).
   const per = listed.map((_e, i) => `(SELECT message_id, endpoint_id, next_attempt_at FROM deliveries
-      WHERE endpoint_id = $${i + 5} AND status IN ('pending', 'sending') AND next_attempt_at <= $1
-      ORDER BY next_attempt_at LIMIT $2)`);
+      WHERE (endpoint_id, next_attempt_at) > ($${i + 5}, -1) AND (endpoint_id, next_attempt_at) <= ($${i + 5}, $1)
+        AND status IN ('pending', 'sending')
+      ORDER BY endpoint_id, next_attempt_at LIMIT $2)`);
   const more = await tx.all<Record<string, unknown>>(
     `WITH pick AS (
        SELECT message_id, endpoint_id FROM (${per.join(' UNION ALL ')}) x ORDER BY next_attempt_at LIMIT $2
