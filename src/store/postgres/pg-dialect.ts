@@ -1,3 +1,4 @@
+import { dueWindowFull, SKIP_WINDOW } from '../claim-window.js';
 import type { ClaimQuery, SqlDialect } from '../dialect.js';
 import type { SqlExecutor } from '../sql.js';
 
@@ -7,8 +8,6 @@ const LEASE_DUE = `UPDATE deliveries d SET status = 'sending', next_attempt_at =
   WHERE d.message_id = due.message_id AND d.endpoint_id = due.endpoint_id
   RETURNING d.*, m.event_type, m.payload, m.created_at AS message_created_at`;
 
-/** Due rows a claim that skips endpoints scans in due order before it looks endpoint by endpoint. */
-const SKIP_WINDOW = 1_000;
 const MAX_BIGINT = '9223372036854775807';
 /** Endpoints one such claim looks at, at most: each is a subquery of one statement, planned for its endpoint. */
 const SKIP_ENDPOINTS = 50;
@@ -41,14 +40,7 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
      ${LEASE_DUE}`,
     [claim.now, claim.limit, claim.leaseUntil, claim.owner, excluded, SKIP_WINDOW],
   );
-  if (rows.length >= claim.limit) return rows;
-  const [window] = await tx.all<{ n: string }>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
-     ORDER BY next_attempt_at LIMIT $2) w`,
-    [claim.now, SKIP_WINDOW],
-  );
-  // Fewer due rows than the window holds: the scan saw all of them.
-  if (Number(window!.n) < SKIP_WINDOW) return rows;
+  if (rows.length >= claim.limit || !(await dueWindowFull(tx, claim.now))) return rows;
 
   const skip = new Set([...excluded, ...rows.map((row) => String(row.endpoint_id))]);
   const listed = await tx.all<{ id: string }>(

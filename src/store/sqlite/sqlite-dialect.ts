@@ -1,3 +1,4 @@
+import { dueWindowFull, SKIP_WINDOW } from '../claim-window.js';
 import type { ClaimQuery, SqlDialect } from '../dialect.js';
 import type { SqlExecutor } from '../sql.js';
 import type { SqliteExecutor } from './sqlite-executor.js';
@@ -23,14 +24,7 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
      LIMIT $3`,
     [claim.now, excluded, claim.limit, SKIP_WINDOW],
   );
-  if (rows.length >= claim.limit) return rows;
-  const [window] = await tx.all<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
-     ORDER BY next_attempt_at LIMIT $2)`,
-    [claim.now, SKIP_WINDOW],
-  );
-  // Fewer due rows than the window holds: the scan saw all of them.
-  if (Number(window!.n) < SKIP_WINDOW) return rows;
+  if (rows.length >= claim.limit || !(await dueWindowFull(tx, claim.now))) return rows;
 
   const skip = new Set(claim.excludeEndpoints);
   for (const row of rows) skip.add(String(row.endpoint_id));
@@ -63,8 +57,6 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
   return rows;
 }
 
-/** Due rows a claim that skips endpoints scans in due order before it looks endpoint by endpoint. */
-const SKIP_WINDOW = 1_000;
 /** Endpoints one such claim looks at, at most. */
 const SKIP_ENDPOINTS = 500;
 // Where the last claim that went endpoint by endpoint stopped (one writer per SQLite database, in this process).
