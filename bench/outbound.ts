@@ -415,7 +415,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: String(OUTBOUND_DEFAULTS.warmup) },
       concurrency: { type: 'string', default: String(OUTBOUND_DEFAULTS.concurrency) },
       synchronous: { type: 'string', default: OUTBOUND_DEFAULTS.synchronous },
-      // Comma-separated subset of raw,e2e,drain,bullmq,fanout: handy when working on one of them.
+      // Comma-separated subset of raw,floor,e2e,drain,bullmq,fanout: handy when working on one of them.
       systems: { type: 'string', default: OUTBOUND_DEFAULTS.systems.join(',') },
       'cpu-prof': { type: 'string' },
       // sqlite (default: a fresh file per system) or postgres://… (a fresh schema per system, dropped after); repeatable.

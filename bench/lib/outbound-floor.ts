@@ -7,8 +7,8 @@
  * transaction. No signing, no HTTP API, no per-endpoint limits, no metrics, no logs, no retries beyond putting a failed
  * delivery back due in 5 s.
  *
- * It enqueues FLOOR_WARMUP + FLOOR_COUNT messages first (like the Hookyard drain run), prints "floor draining", and
- * drains until all are delivered. Started by the benchmark with `node --import tsx`.
+ * It enqueues FLOOR_COUNT messages first (the benchmark passes warm-up + measured, like the Hookyard drain run), prints
+ * "floor draining", and drains until all are delivered. Started by the benchmark with `node --import tsx`.
  */
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
@@ -17,10 +17,11 @@ import { benchPayload } from './receiver-client.js';
 const target = process.env.FLOOR_TARGET!;
 const concurrency = Number(process.env.FLOOR_CONCURRENCY ?? 50);
 const total = Number(process.env.FLOOR_COUNT ?? 0);
+const synchronous = process.env.FLOOR_SYNCHRONOUS === 'normal' ? 'NORMAL' : 'FULL';
 
 const db = new Database(process.env.FLOOR_DB!);
 db.pragma('journal_mode = WAL');
-db.pragma(`synchronous = ${process.env.FLOOR_SYNCHRONOUS === 'normal' ? 'NORMAL' : 'FULL'}`);
+db.pragma(`synchronous = ${synchronous}`);
 db.exec(`
   CREATE TABLE messages (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, created_at INTEGER NOT NULL);
   CREATE TABLE deliveries (message_id INTEGER PRIMARY KEY REFERENCES messages (id), status TEXT NOT NULL,
@@ -44,7 +45,7 @@ const lease = db.prepare("UPDATE deliveries SET status = 'sending', next_attempt
 const addAttempt = db.prepare('INSERT INTO attempts (message_id, status_code, error, duration_ms, created_at) VALUES (?, ?, ?, ?, ?)');
 const settle = db.prepare('UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ? WHERE message_id = ?');
 const relaxed = db.prepare('PRAGMA synchronous = NORMAL');
-const strict = db.prepare(`PRAGMA synchronous = ${process.env.FLOOR_SYNCHRONOUS === 'normal' ? 'NORMAL' : 'FULL'}`);
+const strict = db.prepare(`PRAGMA synchronous = ${synchronous}`);
 
 type Row = { message_id: number; payload: string };
 type Outcome = { id: number; status: number | null; error: string | null; ms: number; at: number };
