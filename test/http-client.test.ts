@@ -128,7 +128,9 @@ describe('HttpClient', () => {
   });
 
   it('times out when the body stalls after the headers', async () => {
-    await withClient({ allowPrivate: true }, (client) => expect(post(client, `${base}/stall-body`, 300)).rejects.toBeInstanceOf(DeliveryTimeoutError));
+    await withClient({ allowPrivate: true }, async (client) => {
+      await expect(post(client, `${base}/stall-body`, 300)).rejects.toBeInstanceOf(DeliveryTimeoutError);
+    });
   });
 
   it('reports a refused connection as a connection error with its cause', async () => {
@@ -144,11 +146,15 @@ describe('HttpClient', () => {
   });
 
   it('reports a TLS failure as a connection error', async () => {
-    await withClient({ allowPrivate: true }, (client) => expect(post(client, `https://127.0.0.1:${port}/ok`)).rejects.toBeInstanceOf(DeliveryConnectionError));
+    await withClient({ allowPrivate: true }, async (client) => {
+      await expect(post(client, `https://127.0.0.1:${port}/ok`)).rejects.toBeInstanceOf(DeliveryConnectionError);
+    });
   });
 
   it('reports an unresolvable host as a connection error', async () => {
-    await withClient({ allowPrivate: false }, (client) => expect(post(client, 'http://does-not-exist.invalid/')).rejects.toBeInstanceOf(DeliveryConnectionError));
+    await withClient({ allowPrivate: false }, async (client) => {
+      await expect(post(client, 'http://does-not-exist.invalid/')).rejects.toBeInstanceOf(DeliveryConnectionError);
+    });
   });
 
   it('keeps only the first 4096 bytes of a 1 MB response and resolves', async () => {

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { checkDestinationUrl, DestinationRefusedError, guardedLookup, ipLiteral, isForbiddenAddress, PRIVATE_ADDRESS_REASON } from './ssrf.js';
 
@@ -40,19 +39,6 @@ export class DeliveryConnectionError extends Error {
   }
 }
 
-/** The abort handle of one attempt, in the EventEmitter form undici accepts as a signal (it reads `reason`). */
-class AttemptAbort extends EventEmitter {
-  aborted = false;
-  reason: unknown = undefined;
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.emit('abort');
-  }
-}
-
 const DEFAULT_MAX_RESPONSE_BYTES = 4096;
 // Up to this much of a response is read and thrown away so the socket can be reused; past it, dropping the socket is cheaper.
 const DRAIN_LIMIT = 64 * 1024;
@@ -67,7 +53,7 @@ export class HttpClient {
   private readonly allowPrivate: boolean;
   private readonly userAgent: string | undefined;
   private readonly maxResponseBytes: number;
-  private readonly followed = new WeakMap<AbortSignal, Set<AttemptAbort>>();
+  private readonly followed = new WeakMap<AbortSignal, Set<Attempt>>();
 
   constructor(opts: HttpClientOptions) {
     this.allowPrivate = opts.allowPrivate;
@@ -93,36 +79,19 @@ export class HttpClient {
     if (outer?.aborted) throw abortReason(outer);
     if (!(init.timeoutMs > 0)) throw new RangeError('timeoutMs must be a positive number');
 
-    // undici takes an EventEmitter as a request's signal: one per attempt costs a fraction of an AbortController (whose
-    // creation, listeners and EventTarget checks were ~5 µs of CPU per delivery).
-    const attempt = new AttemptAbort();
-    const timer = setTimeout(() => attempt.abort(new DeliveryTimeoutError(init.timeoutMs)), Math.min(init.timeoutMs, MAX_TIMER_MS));
+    const attempt = new Attempt(this.maxResponseBytes, init.timeoutMs, target.hostname, outer);
     const callers = outer ? this.follow(outer) : undefined;
     callers?.add(attempt);
-
     try {
-      const response = await this.agent.request({
-        origin: target.origin,
-        path: target.pathname + target.search,
-        method: 'POST',
-        headers: this.withUserAgent(init.headers),
-        body: init.body,
-        signal: attempt,
-      });
-      const body = await keepPrefix(response.body, this.maxResponseBytes, response.headers['content-length']);
-      return {
-        statusCode: response.statusCode,
-        headers: flattenHeaders(response.headers),
-        body: body.toString('utf8'),
-        durationMs: performance.now() - started,
-      };
-    } catch (err) {
-      if (err instanceof DestinationRefusedError) throw err;
-      if (attempt.reason instanceof DeliveryTimeoutError) throw new DeliveryTimeoutError(init.timeoutMs);
-      if (outer?.aborted) throw abortReason(outer);
-      throw classify(err, init.timeoutMs, target.hostname);
+      // dispatch with a handler of our own, not request(): no response stream, no promise per chunk, no signal
+      // bookkeeping (measured: ~N µs of CPU per delivery).
+      this.agent.dispatch(
+        { origin: target.origin, path: target.pathname + target.search, method: 'POST', headers: this.withUserAgent(init.headers), body: init.body },
+        attempt,
+      );
+      const response = await attempt.result;
+      return { ...response, durationMs: performance.now() - started };
     } finally {
-      clearTimeout(timer);
       callers?.delete(attempt);
     }
   }
@@ -131,10 +100,10 @@ export class HttpClient {
    * The attempts in flight on behalf of a caller's signal: one listener per signal (not one per attempt) aborts them
    * all with its reason.
    */
-  private follow(signal: AbortSignal): Set<AttemptAbort> {
+  private follow(signal: AbortSignal): Set<Attempt> {
     let attempts = this.followed.get(signal);
     if (attempts === undefined) {
-      const set = new Set<AttemptAbort>();
+      const set = new Set<Attempt>();
       attempts = set;
       this.followed.set(signal, set);
       signal.addEventListener('abort', () => {
@@ -184,48 +153,111 @@ function makeConnector(allowPrivate: boolean): buildConnector.connector {
 }
 
 /**
- * Keeps the first `keep` bytes. The rest is drained while the total stays within DRAIN_LIMIT so the connection can be
- * reused; a bigger body is cut off by destroying the stream (undici then drops the socket), so size never costs memory.
+ * One attempt's handler for undici's dispatch (the callback form undici runs natively). It keeps the first
+ * `keep` bytes of the body; the rest is drained while the total stays within DRAIN_LIMIT so the connection can be reused,
+ * and a bigger body is cut off by aborting (undici then drops the socket), so size never costs memory. Its timer covers
+ * the whole exchange, queueing for a connection included.
  */
-function keepPrefix(body: Dispatcher.ResponseData['body'], keep: number, contentLength: string | string[] | undefined): Promise<Buffer> {
-  const declared = typeof contentLength === 'string' ? Number(contentLength) : Number.NaN;
-  const oversized = Number.isFinite(declared) && declared > DRAIN_LIMIT;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let seen = 0;
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      resolve(Buffer.concat(chunks, kept));
-    };
-    body.on('data', (chunk: Buffer) => {
-      seen += chunk.length;
-      if (kept < keep) {
-        const piece = chunk.length <= keep - kept ? chunk : chunk.subarray(0, keep - kept);
-        chunks.push(piece);
-        kept += piece.length;
-      }
-      if (kept >= keep && (oversized || seen > DRAIN_LIMIT)) {
-        finish();
-        body.destroy();
-      }
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly result: Promise<Omit<PostResult, 'durationMs'>>;
+  private resolve!: (value: Omit<PostResult, 'durationMs'>) => void;
+  private reject!: (reason: unknown) => void;
+  private settled = false;
+  /** undici's abort of this request, once it is on a connection. */
+  private abortRequest: ((reason: Error) => void) | null = null;
+  /** Why the request must stop, if that was decided before it reached a connection. */
+  private stopReason: Error | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private statusCode = 0;
+  private headers: Record<string, string> = {};
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  private seen = 0;
+  private oversized = false;
+
+  constructor(
+    private readonly keep: number,
+    private readonly timeoutMs: number,
+    private readonly host: string,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    this.result = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
     });
-    body.on('end', finish);
-    // Also receives the abort error caused by our own destroy() after finish(); by then it is ignored.
-    body.on('error', (err) => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    });
-  });
+    this.timer = setTimeout(() => this.abort(new DeliveryTimeoutError(timeoutMs)), Math.min(timeoutMs, MAX_TIMER_MS));
+  }
+
+  /** Ends the attempt now with `reason` (a timeout, or the caller's abort) and stops the request wherever it is. */
+  abort(reason: unknown): void {
+    this.fail(reason);
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    if (this.abortRequest) this.abortRequest(error);
+    else this.stopReason = error;
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.stopReason) abort(this.stopReason);
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void): boolean {
+    // 1xx informational responses come before the real one.
+    if (statusCode < 200) return true;
+    this.statusCode = statusCode;
+    this.headers = parseRawHeaders(rawHeaders);
+    const declared = Number(this.headers['content-length']);
+    this.oversized = Number.isFinite(declared) && declared > DRAIN_LIMIT;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.seen += chunk.length;
+    if (this.kept < this.keep) {
+      const piece = chunk.length <= this.keep - this.kept ? chunk : chunk.subarray(0, this.keep - this.kept);
+      this.chunks.push(piece);
+      this.kept += piece.length;
+    }
+    if (this.kept >= this.keep && (this.oversized || this.seen > DRAIN_LIMIT)) {
+      this.succeed();
+      this.abortRequest?.(new Error('response body past the drain limit'));
+      return false;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.succeed();
+  }
+
+  onError(err: Error): void {
+    if (this.outer?.aborted) this.fail(abortReason(this.outer));
+    else this.fail(err instanceof DestinationRefusedError ? err : classify(err, this.timeoutMs, this.host));
+  }
+
+  private succeed(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve({ statusCode: this.statusCode, headers: this.headers, body: Buffer.concat(this.chunks, this.kept).toString('utf8') });
+  }
+
+  private fail(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(reason);
+  }
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+/** undici's raw headers (name, value, name, value …) as lower-case names; repeated ones joined with ", ". */
+function parseRawHeaders(raw: Buffer[]): Record<string, string> {
+  // No prototype: a header named __proto__ is just a header.
+  const out = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Json, Message } from './store.js';
+import type { ApiKey, App, Attempt, ClaimedDelivery, Delivery, Endpoint, EventType, Json, Message } from './store.js';
 
 /** Row → domain object mappers, shared by every dialect (flags are 0/1, JSON is text, times are ms). */
 
@@ -76,6 +76,33 @@ export const toDelivery = (row: Row): Delivery => ({
   lastError: strOrNull(row.last_error),
   createdAt: num(row.created_at),
   updatedAt: num(row.updated_at),
+});
+
+/**
+ * What a claim reads of a delivery and its message: no more than the worker needs, since every column read costs the
+ * SQLite driver a property on a new object (`d.*` with the message's columns was ~40% of a claim's time).
+ */
+export const CLAIM_COLUMNS = `d.message_id, d.endpoint_id, d.app_id, d.attempts, d.schedule_pos, d.next_trigger, d.single_shot, d.exhausted_at,
+  d.last_error, d.created_at, m.event_type, m.payload, m.created_at AS message_created_at`;
+
+/** A claimed delivery from a row of CLAIM_COLUMNS; what the claim itself wrote (the lease) comes from the claim. */
+export const toClaimed = (row: Row, claim: { now: number; leaseUntil: number }): ClaimedDelivery => ({
+  messageId: str(row.message_id),
+  endpointId: str(row.endpoint_id),
+  appId: str(row.app_id),
+  status: 'sending',
+  attempts: num(row.attempts),
+  schedulePos: num(row.schedule_pos),
+  nextAttemptAt: claim.leaseUntil,
+  nextTrigger: str(row.next_trigger) as Delivery['nextTrigger'],
+  singleShot: num(row.single_shot) === 1,
+  exhaustedAt: numOrNull(row.exhausted_at),
+  lastError: strOrNull(row.last_error),
+  createdAt: num(row.created_at),
+  updatedAt: claim.now,
+  eventType: str(row.event_type),
+  payload: str(row.payload),
+  messageCreatedAt: num(row.message_created_at),
 });
 
 export const toAttempt = (row: Row): Attempt => ({

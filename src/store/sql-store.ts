@@ -2,7 +2,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import { HookyardError } from '../errors.js';
 import type { SqlDialect } from './dialect.js';
 import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
-import { toApiKey, toApp, toAttempt, toDelivery, toEndpoint, toEventType, toMessage } from './rows.js';
+import { toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toMessage } from './rows.js';
 import { keysetPage } from './keyset.js';
 import { SqlInboundStore } from './sql-inbound-store.js';
 import { one, type SqlExecutor } from './sql.js';
@@ -383,12 +383,7 @@ export class SqlStore implements Store {
     return this.exec.transaction(async (tx) => {
       const claimed = await this.sql.claimDeliveries(tx, opts);
       // A delivery's message is deleted only with its app, which deletes the delivery too: the join loses nothing.
-      return claimed.map((row) => ({
-        ...toDelivery(row),
-        eventType: String(row.event_type),
-        payload: String(row.payload),
-        messageCreatedAt: Number(row.message_created_at),
-      }));
+      return claimed.map((row) => toClaimed(row, opts));
     }, { durable: false });
   }
 

@@ -1,12 +1,13 @@
 import { dueWindowFull, SKIP_WINDOW } from '../claim-window.js';
 import type { ClaimQuery, SqlDialect } from '../dialect.js';
+import { CLAIM_COLUMNS } from '../rows.js';
 import type { SqlExecutor } from '../sql.js';
 
 /** Leases the rows of CTE `due` ($1 now, $3 lease end, $4 owner) and returns them with their message's fields. */
 const LEASE_DUE = `UPDATE deliveries d SET status = 'sending', next_attempt_at = $3, lease_owner = $4, updated_at = $1
   FROM due JOIN messages m ON m.id = due.message_id
   WHERE d.message_id = due.message_id AND d.endpoint_id = due.endpoint_id
-  RETURNING d.*, m.event_type, m.payload, m.created_at AS message_created_at`;
+  RETURNING ${CLAIM_COLUMNS}`;
 
 const MAX_BIGINT = '9223372036854775807';
 /** Endpoints one such claim looks at, at most: each is a subquery of one statement, planned for its endpoint. */

@@ -1,5 +1,6 @@
 import { dueWindowFull, SKIP_WINDOW } from '../claim-window.js';
 import type { ClaimQuery, SqlDialect } from '../dialect.js';
+import { CLAIM_COLUMNS } from '../rows.js';
 import type { SqlExecutor } from '../sql.js';
 import type { SqliteExecutor } from './sqlite-executor.js';
 
@@ -15,7 +16,7 @@ import type { SqliteExecutor } from './sqlite-executor.js';
 async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<Record<string, unknown>>> {
   const excluded = JSON.stringify(claim.excludeEndpoints);
   const rows = await tx.all<Record<string, unknown>>(
-    `SELECT d.*, m.event_type, m.payload, m.created_at AS message_created_at
+    `SELECT ${CLAIM_COLUMNS}
      FROM (SELECT * FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
            ORDER BY next_attempt_at LIMIT $4) d
      JOIN messages m ON m.id = d.message_id
@@ -46,7 +47,7 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
     if (rows.length >= claim.limit) break;
     if (skip.has(id)) continue;
     rows.push(...await tx.all<Record<string, unknown>>(
-      `SELECT d.*, m.event_type, m.payload, m.created_at AS message_created_at
+      `SELECT ${CLAIM_COLUMNS}
        FROM deliveries d INDEXED BY deliveries_endpoint_due JOIN messages m ON m.id = d.message_id
        WHERE d.endpoint_id = $1 AND d.status IN ('pending', 'sending') AND d.next_attempt_at <= $2
        ORDER BY d.next_attempt_at
@@ -62,6 +63,26 @@ const SKIP_ENDPOINTS = 500;
 // Where the last claim that went endpoint by endpoint stopped (one writer per SQLite database, in this process).
 let skipCursor = '';
 
+/**
+ * The text of a padded VALUES relation, built once per shape: the same string object each time, so that the executor's
+ * statement cache finds it without hashing a text of thousands of placeholders again (V8 keeps a string's hash).
+ */
+const valuesTexts = new WeakMap<object, Map<string, string>>();
+function valuesSql(alias: string, columns: ReadonlyArray<readonly [string, string]>, firstParam: number, padded: number): string {
+  let texts = valuesTexts.get(columns);
+  if (!texts) valuesTexts.set(columns, (texts = new Map()));
+  const key = `${alias} ${firstParam} ${padded}`;
+  let sql = texts.get(key);
+  if (sql === undefined) {
+    let param = firstParam;
+    const values = Array.from({ length: padded }, () => `(${columns.map(() => `$${param++}`).join(', ')})`).join(', ');
+    const names = columns.map(([name], index) => `column${index + 1} AS ${name}`).join(', ');
+    sql = `(SELECT ${names} FROM (VALUES ${values}) WHERE column1 IS NOT NULL) AS ${alias}`;
+    texts.set(key, sql);
+  }
+  return sql;
+}
+
 export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
   return {
     inList: (column, param) => `${column} IN (SELECT value FROM json_each($${param}))`,
@@ -72,7 +93,7 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
     // passed) are claimable like due pending rows.
     claimDeliveries: async (tx, claim) => {
       const rows = claim.excludeEndpoints.length === 0 ? await tx.all<Record<string, unknown>>(
-        `SELECT d.*, m.event_type, m.payload, m.created_at AS message_created_at
+        `SELECT ${CLAIM_COLUMNS}
          FROM deliveries d JOIN messages m ON m.id = d.message_id
          WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1
          ORDER BY d.next_attempt_at
@@ -85,7 +106,6 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
            WHERE message_id = $1 AND endpoint_id = $2`,
           [row.message_id, row.endpoint_id, claim.leaseUntil, claim.owner, claim.now],
         );
-        Object.assign(row, { status: 'sending', next_attempt_at: claim.leaseUntil, lease_owner: claim.owner, updated_at: claim.now });
       }
       return rows;
     },
@@ -113,12 +133,13 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
     // which the relation leaves out (its first column is a key, never NULL): at most 9 statements per call site.
     rows: (alias, columns, firstParam, rows) => {
       const padded = 2 ** Math.ceil(Math.log2(Math.max(1, rows.length)));
-      let param = firstParam;
-      const values = Array.from({ length: padded }, () => `(${columns.map(() => `$${param++}`).join(', ')})`).join(', ');
-      const names = columns.map(([name], index) => `column${index + 1} AS ${name}`).join(', ');
-      const params = rows.flatMap((row) => columns.map((_c, index) => row[index] ?? null));
-      for (let i = params.length; i < padded * columns.length; i++) params.push(null);
-      return { sql: `(SELECT ${names} FROM (VALUES ${values}) WHERE column1 IS NOT NULL) AS ${alias}`, params };
+      const width = columns.length;
+      const params = new Array<unknown>(padded * width).fill(null);
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!;
+        for (let c = 0; c < width; c++) params[r * width + c] = row[c] ?? null;
+      }
+      return { sql: valuesSql(alias, columns, firstParam, padded), params };
     },
     runScript: async (_tx: SqlExecutor, sql: string) => executor.execScript(sql),
   };
