@@ -39,6 +39,14 @@ export class DeliveryConnectionError extends Error {
   }
 }
 
+interface Target {
+  origin: string;
+  path: string;
+  hostname: string;
+}
+
+// Endpoint URLs whose parse and static check are kept (a worker sends to the same few over and over).
+const TARGET_CACHE_SIZE = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 4096;
 // Up to this much of a response is read and thrown away so the socket can be reused; past it, dropping the socket is cheaper.
 const DRAIN_LIMIT = 64 * 1024;
@@ -53,6 +61,7 @@ export class HttpClient {
   private readonly allowPrivate: boolean;
   private readonly userAgent: string | undefined;
   private readonly maxResponseBytes: number;
+  private readonly targets = new Map<string, Target>();
   private readonly followed = new WeakMap<AbortSignal, Set<Attempt>>();
 
   constructor(opts: HttpClientOptions) {
@@ -86,11 +95,20 @@ export class HttpClient {
       // dispatch with a handler of our own, not request(): no response stream, no promise per chunk, no signal
       // bookkeeping (measured: ~N µs of CPU per delivery).
       this.agent.dispatch(
-        { origin: target.origin, path: target.pathname + target.search, method: 'POST', headers: this.withUserAgent(init.headers), body: init.body },
+        { origin: target.origin, path: target.path, method: 'POST', headers: this.withUserAgent(init.headers), body: init.body },
         attempt,
       );
-      const response = await attempt.result;
-      return { ...response, durationMs: performance.now() - started };
+      const { statusCode, rawHeaders, body } = await attempt.result;
+      let headers: Record<string, string> | undefined;
+      return {
+        statusCode,
+        // Parsed when read: the worker looks at them only for a 429 or 503's Retry-After.
+        get headers() {
+          return (headers ??= parseRawHeaders(rawHeaders));
+        },
+        body,
+        durationMs: performance.now() - started,
+      };
     } finally {
       callers?.delete(attempt);
     }
@@ -118,7 +136,10 @@ export class HttpClient {
     return this.agent.close();
   }
 
-  private target(url: string): URL {
+  /** Where a URL sends to, judged once per URL text: the judgement depends on the text alone. */
+  private target(url: string): Target {
+    const known = this.targets.get(url);
+    if (known) return known;
     // Host names pass the static check here on purpose: they are judged by the connect-time lookup, on the address used.
     const verdict = checkDestinationUrl(url, true);
     if (!verdict.ok) throw new DestinationRefusedError(hostOf(url), null, verdict.reason);
@@ -128,7 +149,10 @@ export class HttpClient {
       const literal = ipLiteral(parsed.hostname);
       if (literal !== null && isForbiddenAddress(literal)) throw new DestinationRefusedError(literal, literal);
     }
-    return parsed;
+    const target = { origin: parsed.origin, path: parsed.pathname + parsed.search, hostname: parsed.hostname };
+    if (this.targets.size >= TARGET_CACHE_SIZE) this.targets.clear();
+    this.targets.set(url, target);
+    return target;
   }
 
   private withUserAgent(headers: Record<string, string>): Record<string, string> {
@@ -159,8 +183,8 @@ function makeConnector(allowPrivate: boolean): buildConnector.connector {
  * the whole exchange, queueing for a connection included.
  */
 class Attempt implements Dispatcher.DispatchHandler {
-  readonly result: Promise<Omit<PostResult, 'durationMs'>>;
-  private resolve!: (value: Omit<PostResult, 'durationMs'>) => void;
+  readonly result: Promise<{ statusCode: number; rawHeaders: Buffer[]; body: string }>;
+  private resolve!: (value: { statusCode: number; rawHeaders: Buffer[]; body: string }) => void;
   private reject!: (reason: unknown) => void;
   private settled = false;
   /** undici's abort of this request, once it is on a connection. */
@@ -169,7 +193,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private stopReason: Error | null = null;
   private readonly timer: NodeJS.Timeout;
   private statusCode = 0;
-  private headers: Record<string, string> = {};
+  private rawHeaders: Buffer[] = [];
   private chunks: Buffer[] = [];
   private kept = 0;
   private seen = 0;
@@ -205,9 +229,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     // 1xx informational responses come before the real one.
     if (statusCode < 200) return true;
     this.statusCode = statusCode;
-    this.headers = parseRawHeaders(rawHeaders);
-    const declared = Number(this.headers['content-length']);
-    this.oversized = Number.isFinite(declared) && declared > DRAIN_LIMIT;
+    this.rawHeaders = rawHeaders;
+    this.oversized = declaredLength(rawHeaders) > DRAIN_LIMIT;
     return true;
   }
 
@@ -239,7 +262,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.resolve({ statusCode: this.statusCode, headers: this.headers, body: Buffer.concat(this.chunks, this.kept).toString('utf8') });
+    this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, body: Buffer.concat(this.chunks, this.kept).toString('utf8') });
   }
 
   private fail(reason: unknown): void {
@@ -248,6 +271,14 @@ class Attempt implements Dispatcher.DispatchHandler {
     clearTimeout(this.timer);
     this.reject(reason);
   }
+}
+
+/** The Content-Length a response declares, NaN without one. */
+function declaredLength(raw: Buffer[]): number {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === 14 && raw[i]!.toString('latin1').toLowerCase() === 'content-length') return Number(raw[i + 1]!.toString('latin1'));
+  }
+  return Number.NaN;
 }
 
 /** undici's raw headers (name, value, name, value …) as lower-case names; repeated ones joined with ", ". */

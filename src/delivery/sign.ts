@@ -2,9 +2,22 @@ import { createHmac } from 'node:crypto';
 
 /** The Standard Webhooks signature of one secret: `v1,<base64 HMAC-SHA256(key, "id.timestamp.body")>`. */
 export function signStandard(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
-  const mac = createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  const mac = createHmac('sha256', keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
   return `v1,${mac}`;
+}
+
+// Decoded signing keys by secret text: a worker signs with the same few secrets over and over.
+const keys = new Map<string, Buffer>();
+const KEY_CACHE_SIZE = 10_000;
+
+function keyOf(secret: string): Buffer {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+    if (keys.size >= KEY_CACHE_SIZE) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** One space-separated entry per active secret, so receivers verify during a rotation's overlap. */

@@ -42,15 +42,14 @@ const HOUSEKEEPING_EVERY_MS = 10 * 60_000;
 // Outcomes wait up to this long to share a transaction with others (same reason as CLAIM_BATCH).
 const RECORD_WINDOW_MS = 10;
 
-const keyOf = (d: { messageId: string; endpointId: string }): string => `${d.messageId} ${d.endpointId}`;
-
 /**
  * Claims due deliveries from the store (the queue), sends them with bounded concurrency, and records each outcome.
  * A claim is a lease: if this process dies, the lease runs out and the delivery is due again for any worker.
  */
 export class DeliveryWorker {
   readonly owner = `wrk_${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  private readonly inFlight = new Set<string>();
+  /** The deliveries being attempted (each claimed object once: a key string per attempt was garbage to collect). */
+  private readonly inFlight = new Set<ClaimedDelivery>();
   /** Claimed deliveries waiting for a free slot, oldest first, with the time they were claimed. */
   private ready: Array<{ delivery: ClaimedDelivery; claimedAt: number }> = [];
   /** Aborts every attempt still in flight when a graceful stop runs out of time. */
@@ -178,7 +177,14 @@ export class DeliveryWorker {
     const planned = new Map<string, number>();
     const parked = new Map<string, number>();
     let free = this.freeSlots();
-    for (const entry of waiting) {
+    for (let i = 0; i < waiting.length; i++) {
+      const entry = waiting[i]!;
+      if (free === 0 && now - entry.claimedAt <= READY_MAX_WAIT_MS) {
+        // No slot left and none of the rest is stale (oldest first): they wait as they are. Sorting them all out on
+        // every freed slot cost a pass over the whole list per attempt; they are sorted out when slots are free.
+        for (let j = i; j < waiting.length; j++) this.ready.push(waiting[j]!);
+        break;
+      }
       const endpointId = entry.delivery.endpointId;
       if (now - entry.claimedAt > READY_MAX_WAIT_MS || this.throttle.blocked(endpointId, now)) giveBack.push(entry.delivery);
       else if (free > 0 && this.throttle.room(endpointId) > (planned.get(endpointId) ?? 0)) {
@@ -244,7 +250,7 @@ export class DeliveryWorker {
   }
 
   private send(delivery: ClaimedDelivery, info: EndpointInfo): void {
-    this.inFlight.add(keyOf(delivery));
+    this.inFlight.add(delivery);
     // The slot is freed once the HTTP exchange is over; the outcome is written with the next batch. Until then the
     // delivery stays `sending`, so nobody claims it twice.
     void this.attempt(delivery, info)
@@ -253,7 +259,7 @@ export class DeliveryWorker {
   }
 
   private settled(delivery: ClaimedDelivery): void {
-    this.inFlight.delete(keyOf(delivery));
+    this.inFlight.delete(delivery);
     this.throttle.finish(delivery.endpointId);
     if (this.inFlight.size === 0) for (const resolve of this.idleResolvers.splice(0)) resolve();
     this.loop.kick();

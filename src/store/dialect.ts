@@ -20,10 +20,10 @@ export interface SqlDialect {
   listParam(values: readonly string[]): unknown;
   /**
    * Claims due deliveries inside the caller's transaction: pending ones whose time has come and sending ones whose
-   * lease expired. Sets them 'sending' with next_attempt_at = the lease's end and returns the delivery rows joined
-   * with their message's `event_type`, `payload` and `message_created_at`.
+   * lease expired. Sets them 'sending' with next_attempt_at = the lease's end and returns them as rows of
+   * CLAIM_COLUMNS (arrays, see rows.ts).
    */
-  claimDeliveries(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<Record<string, unknown>>>;
+  claimDeliveries(tx: SqlExecutor, claim: ClaimQuery): Promise<unknown[][]>;
   /**
    * Claims due inbound processing jobs (pending, or running with an expired lease) like deliveries; returns the
    * request rows with the job's new attempt count as `job_attempts`.

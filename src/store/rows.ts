@@ -79,30 +79,34 @@ export const toDelivery = (row: Row): Delivery => ({
 });
 
 /**
- * What a claim reads of a delivery and its message: no more than the worker needs, since every column read costs the
- * SQLite driver a property on a new object (`d.*` with the message's columns was ~40% of a claim's time).
+ * What a claim reads of a delivery (`d`) and its message (`m`), read as arrays (SqlExecutor.allRaw) in this order: no
+ * more than the worker needs, since the SQLite driver pays for every column and for every property of a row object
+ * (micro-benchmark per claimed row: 7 µs with `d.*` as objects, 5 µs with these columns, 3 µs as arrays).
  */
 export const CLAIM_COLUMNS = `d.message_id, d.endpoint_id, d.app_id, d.attempts, d.schedule_pos, d.next_trigger, d.single_shot, d.exhausted_at,
-  d.last_error, d.created_at, m.event_type, m.payload, m.created_at AS message_created_at`;
+  d.last_error, d.created_at, m.event_type, m.payload, m.created_at`;
+/** Where a claimed row holds its delivery's key. */
+export const CLAIM_MESSAGE_ID = 0;
+export const CLAIM_ENDPOINT_ID = 1;
 
 /** A claimed delivery from a row of CLAIM_COLUMNS; what the claim itself wrote (the lease) comes from the claim. */
-export const toClaimed = (row: Row, claim: { now: number; leaseUntil: number }): ClaimedDelivery => ({
-  messageId: str(row.message_id),
-  endpointId: str(row.endpoint_id),
-  appId: str(row.app_id),
+export const toClaimed = (row: readonly unknown[], claim: { now: number; leaseUntil: number }): ClaimedDelivery => ({
+  messageId: str(row[0]),
+  endpointId: str(row[1]),
+  appId: str(row[2]),
   status: 'sending',
-  attempts: num(row.attempts),
-  schedulePos: num(row.schedule_pos),
+  attempts: num(row[3]),
+  schedulePos: num(row[4]),
   nextAttemptAt: claim.leaseUntil,
-  nextTrigger: str(row.next_trigger) as Delivery['nextTrigger'],
-  singleShot: num(row.single_shot) === 1,
-  exhaustedAt: numOrNull(row.exhausted_at),
-  lastError: strOrNull(row.last_error),
-  createdAt: num(row.created_at),
+  nextTrigger: str(row[5]) as Delivery['nextTrigger'],
+  singleShot: num(row[6]) === 1,
+  exhaustedAt: numOrNull(row[7]),
+  lastError: strOrNull(row[8]),
+  createdAt: num(row[9]),
   updatedAt: claim.now,
-  eventType: str(row.event_type),
-  payload: str(row.payload),
-  messageCreatedAt: num(row.message_created_at),
+  eventType: str(row[10]),
+  payload: str(row[11]),
+  messageCreatedAt: num(row[12]),
 });
 
 export const toAttempt = (row: Row): Attempt => ({

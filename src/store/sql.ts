@@ -5,6 +5,11 @@
 export interface SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres';
   all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Rows as arrays of their values in the order selected. For hot paths only (claims): the drivers build an array
+   * several times faster than an object with a property per column.
+   */
+  allRaw(sql: string, params?: readonly unknown[]): Promise<unknown[][]>;
   /** Runs a statement and returns the number of rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
   /**

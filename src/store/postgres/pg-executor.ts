@@ -39,6 +39,10 @@ export class PgExecutor implements SqlExecutor {
     return query<T>(this.pool, sql, params).then((result) => result.rows);
   }
 
+  allRaw(sql: string, params: readonly unknown[] = []): Promise<unknown[][]> {
+    return query<unknown[]>(this.pool, sql, params, 'array').then((result) => result.rows as unknown[][]);
+  }
+
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
     return query(this.pool, sql, params).then((result) => result.rowCount ?? 0);
   }
@@ -101,6 +105,7 @@ function bound(client: pg.PoolClient, session = false): SqlExecutor {
   const self: SqlExecutor = {
     dialect: 'postgres',
     all: async <T>(sql: string, params: readonly unknown[] = []) => (await query<T>(client, sql, params)).rows,
+    allRaw: async (sql: string, params: readonly unknown[] = []) => (await query<unknown[]>(client, sql, params, 'array')).rows as unknown[][],
     run: async (sql: string, params: readonly unknown[] = []) => (await query(client, sql, params)).rowCount ?? 0,
     transaction: async <T>(fn: (tx: SqlExecutor) => Promise<T>) => {
       const [begin, commit, rollback] = session
@@ -139,11 +144,13 @@ function statementName(sql: string): string {
   return name;
 }
 
-async function query<T>(target: Queryable, sql: string, params: readonly unknown[]): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
+async function query<T>(target: Queryable, sql: string, params: readonly unknown[], rowMode?: 'array'): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
   try {
     // Without parameters a text may hold several statements (migrations, BEGIN; SET …), which cannot be prepared.
-    if (params.length === 0) return await target.query<T & pg.QueryResultRow>(sql);
-    return await target.query<T & pg.QueryResultRow>({ name: statementName(sql), text: sql, values: params.map(toPg) });
+    if (params.length === 0 && rowMode === undefined) return await target.query<T & pg.QueryResultRow>(sql);
+    const config = { name: statementName(sql), text: sql, values: params.map(toPg) };
+    if (rowMode === 'array') return (await target.query({ ...config, rowMode })) as unknown as pg.QueryResult<T & pg.QueryResultRow>;
+    return await target.query<T & pg.QueryResultRow>(config);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
       throw new HookyardError('conflict', 'a resource with the same unique key was created at the same moment', { constraint: (err as { constraint?: string }).constraint });

@@ -1,6 +1,6 @@
 import { dueWindowFull, SKIP_WINDOW } from '../claim-window.js';
 import type { ClaimQuery, SqlDialect } from '../dialect.js';
-import { CLAIM_COLUMNS } from '../rows.js';
+import { CLAIM_COLUMNS, CLAIM_ENDPOINT_ID, CLAIM_MESSAGE_ID } from '../rows.js';
 import type { SqlExecutor } from '../sql.js';
 import type { SqliteExecutor } from './sqlite-executor.js';
 
@@ -13,9 +13,9 @@ import type { SqliteExecutor } from './sqlite-executor.js';
  * listed by stepping through that index (one seek per endpoint), at most SKIP_ENDPOINTS per claim, starting where the
  * last such claim stopped so that every endpoint gets its turn.
  */
-async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<Record<string, unknown>>> {
+async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<unknown[][]> {
   const excluded = JSON.stringify(claim.excludeEndpoints);
-  const rows = await tx.all<Record<string, unknown>>(
+  const rows = await tx.allRaw(
     `SELECT ${CLAIM_COLUMNS}
      FROM (SELECT * FROM deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
            ORDER BY next_attempt_at LIMIT $4) d
@@ -28,7 +28,7 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
   if (rows.length >= claim.limit || !(await dueWindowFull(tx, claim.now))) return rows;
 
   const skip = new Set(claim.excludeEndpoints);
-  for (const row of rows) skip.add(String(row.endpoint_id));
+  for (const row of rows) skip.add(String(row[CLAIM_ENDPOINT_ID]));
   const endpoints = await tx.all<{ id: string }>(
     `WITH RECURSIVE e(id) AS (
        SELECT (SELECT MIN(endpoint_id) FROM deliveries INDEXED BY deliveries_endpoint_due
@@ -46,7 +46,7 @@ async function claimSkipping(tx: SqlExecutor, claim: ClaimQuery): Promise<Array<
   for (const { id } of endpoints) {
     if (rows.length >= claim.limit) break;
     if (skip.has(id)) continue;
-    rows.push(...await tx.all<Record<string, unknown>>(
+    rows.push(...await tx.allRaw(
       `SELECT ${CLAIM_COLUMNS}
        FROM deliveries d INDEXED BY deliveries_endpoint_due JOIN messages m ON m.id = d.message_id
        WHERE d.endpoint_id = $1 AND d.status IN ('pending', 'sending') AND d.next_attempt_at <= $2
@@ -89,10 +89,11 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
     listParam: (values) => JSON.stringify(values),
     // One writer at a time in SQLite, so reading the due rows and then updating each by its key is an atomic claim.
     // This costs about half of one `UPDATE … WHERE (key) IN (subquery) RETURNING *` plus a second read of the
-    // payloads (measured: 11 µs vs 19 µs per delivery). Expired leases ('sending' rows whose next_attempt_at
+    // payloads (measured: 11 µs vs 19 µs per delivery), and a second UPDATE … WHERE (key) IN (the same due subquery)
+    // after the read was no faster either (17-20 µs vs 15-16 µs per claimed row). Expired leases ('sending' rows whose next_attempt_at
     // passed) are claimable like due pending rows.
     claimDeliveries: async (tx, claim) => {
-      const rows = claim.excludeEndpoints.length === 0 ? await tx.all<Record<string, unknown>>(
+      const rows = claim.excludeEndpoints.length === 0 ? await tx.allRaw(
         `SELECT ${CLAIM_COLUMNS}
          FROM deliveries d JOIN messages m ON m.id = d.message_id
          WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1
@@ -104,7 +105,7 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
         await tx.run(
           `UPDATE deliveries SET status = 'sending', next_attempt_at = $3, lease_owner = $4, updated_at = $5
            WHERE message_id = $1 AND endpoint_id = $2`,
-          [row.message_id, row.endpoint_id, claim.leaseUntil, claim.owner, claim.now],
+          [row[CLAIM_MESSAGE_ID], row[CLAIM_ENDPOINT_ID], claim.leaseUntil, claim.owner, claim.now],
         );
       }
       return rows;

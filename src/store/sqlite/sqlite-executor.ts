@@ -26,6 +26,7 @@ export class SqliteExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly statements = new Map<string, Prepared>();
+  private readonly rawStatements = new Map<string, Prepared>();
   private locked = false;
   private readonly waiters: Array<() => void> = [];
   private savepoints = 0;
@@ -45,6 +46,15 @@ export class SqliteExecutor implements SqlExecutor {
     if (this.locked) return this.withLock(() => this.allNow<T>(sql, params));
     try {
       return Promise.resolve(this.allNow<T>(sql, params));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  allRaw(sql: string, params: readonly unknown[] = []): Promise<unknown[][]> {
+    if (this.locked) return this.withLock(() => this.allRawNow(sql, params));
+    try {
+      return Promise.resolve(this.allRawNow(sql, params));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -109,6 +119,7 @@ export class SqliteExecutor implements SqlExecutor {
     return {
       dialect: 'sqlite',
       all: async <T>(sql: string, params: readonly unknown[] = []) => this.allNow<T>(sql, params),
+      allRaw: async (sql: string, params: readonly unknown[] = []) => this.allRawNow(sql, params),
       run: async (sql: string, params: readonly unknown[] = []) => this.runNow(sql, params),
       transaction: async <T>(fn: (tx: SqlExecutor) => Promise<T>) => {
         const name = `sp${++this.savepoints}`;
@@ -132,6 +143,11 @@ export class SqliteExecutor implements SqlExecutor {
     return [];
   }
 
+  private allRawNow(sql: string, params: readonly unknown[]): unknown[][] {
+    const { statement, order } = this.prepare(sql, true);
+    return statement.all(...order.map((index) => toSqlite(params[index - 1]))) as unknown as unknown[][];
+  }
+
   private runNow(sql: string, params: readonly unknown[]): number {
     const { statement, order } = this.prepare(sql);
     return statement.run(...order.map((index) => toSqlite(params[index - 1]))).changes;
@@ -146,8 +162,10 @@ export class SqliteExecutor implements SqlExecutor {
   }
 
   // better-sqlite3 binds `?` by position only, so `$2 … $1 … $2` becomes `? … ? … ?` fed by [p2, p1, p2].
-  private prepare(sql: string): Prepared {
-    let prepared = this.statements.get(sql);
+  private prepare(sql: string, raw = false): Prepared {
+    // A statement in raw mode stays so (better-sqlite3 keeps the mode on the statement): it has a cache of its own.
+    const cache = raw ? this.rawStatements : this.statements;
+    let prepared = cache.get(sql);
     if (!prepared) {
       const order: number[] = [];
       const text = sql.replace(/\$(\d+)/g, (_match, index: string) => {
@@ -155,7 +173,8 @@ export class SqliteExecutor implements SqlExecutor {
         return '?';
       });
       prepared = { statement: this.db.prepare(text), order };
-      this.statements.set(sql, prepared);
+      if (raw) prepared.statement.raw(true);
+      cache.set(sql, prepared);
     }
     return prepared;
   }
