@@ -197,8 +197,12 @@ export class DeliveryWorker {
         parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
       } else giveBack.push(entry.delivery);
     }
-    await this.loadEndpoints(batch.map((entry) => entry.delivery.endpointId), now);
-    const tokens = await this.rateTokens(batch, now);
+    // Both usually have nothing to do (endpoints cached, no rate limits): then no promise is made for them.
+    const missing = this.uncachedEndpoints(batch, now);
+    if (missing.length > 0) await this.loadEndpoints(missing, now);
+    const tokens = batch.some(({ delivery }) => this.endpoints.get(delivery.endpointId)?.endpoint.rateLimit != null)
+      ? await this.rateTokens(batch, now)
+      : null;
     if (this.stopping) {
       // stop() gives back what is in `ready`; this batch left it, so it goes back from here.
       await this.releaseReady([...giveBack, ...batch.map((entry) => entry.delivery)]);
@@ -209,18 +213,18 @@ export class DeliveryWorker {
     for (const { delivery } of batch) {
       const info = this.endpoints.get(delivery.endpointId);
       if (!info) continue; // deleted with its deliveries
-      const limited = info.endpoint.rateLimit !== null;
-      if ((limited && !(tokens.get(delivery.endpointId)! > 0)) || !this.throttle.tryStart(delivery.endpointId)) {
+      const limited = info.endpoint.rateLimit != null;
+      if ((limited && !(tokens!.get(delivery.endpointId)! > 0)) || !this.throttle.tryStart(delivery.endpointId)) {
         giveBack.push(delivery);
         continue;
       }
-      if (limited) tokens.set(delivery.endpointId, tokens.get(delivery.endpointId)! - 1);
+      if (limited) tokens!.set(delivery.endpointId, tokens!.get(delivery.endpointId)! - 1);
       if ((info.endpoint.timeoutMs ?? 0) > this.options.deliveryTimeoutMs) longer.push(delivery);
       this.send(delivery, info);
       started++;
     }
     // Rate-limited endpoints are skipped by the next claims until their bucket has a token again.
-    await this.releaseReady(giveBack);
+    if (giveBack.length > 0) await this.releaseReady(giveBack);
     if (longer.length > 0) {
       const maxTimeout = Math.max(...longer.map((d) => this.endpoints.get(d.endpointId)?.endpoint.timeoutMs ?? 0));
       await this.store.extendLeases(longer, this.owner, now + maxTimeout + LEASE_MARGIN_MS);
@@ -324,12 +328,17 @@ export class DeliveryWorker {
     }
   }
 
-  private async loadEndpoints(ids: string[], now: number): Promise<void> {
-    const missing = [...new Set(ids)].filter((id) => {
-      const cached = this.endpoints.get(id);
-      return !cached || now - cached.fetchedAt > ENDPOINT_CACHE_MS;
-    });
-    if (missing.length === 0) return;
+  /** The batch's endpoints not cached, or cached too long ago, each once. */
+  private uncachedEndpoints(batch: ReadonlyArray<{ delivery: ClaimedDelivery }>, now: number): string[] {
+    let missing: Set<string> | undefined;
+    for (const { delivery } of batch) {
+      const cached = this.endpoints.get(delivery.endpointId);
+      if (!cached || now - cached.fetchedAt > ENDPOINT_CACHE_MS) (missing ??= new Set()).add(delivery.endpointId);
+    }
+    return missing ? [...missing] : [];
+  }
+
+  private async loadEndpoints(missing: string[], now: number): Promise<void> {
     for (const id of missing) this.endpoints.delete(id);
     for (const endpoint of await this.store.getEndpointsByIds(missing)) {
       this.endpoints.set(endpoint.id, { endpoint, secrets: await this.store.getActiveSecrets(endpoint.id, now), fetchedAt: now });
