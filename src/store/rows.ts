@@ -91,8 +91,8 @@ export const CLAIM_ENDPOINT_ID = 1;
 
 /** A claimed delivery from a row of CLAIM_COLUMNS; what the claim itself wrote (the lease) comes from the claim. */
 export const toClaimed = (row: readonly unknown[], claim: { now: number; leaseUntil: number }): ClaimedDelivery => ({
-  messageId: str(row[0]),
-  endpointId: str(row[1]),
+  messageId: str(row[CLAIM_MESSAGE_ID]),
+  endpointId: str(row[CLAIM_ENDPOINT_ID]),
   appId: str(row[2]),
   status: 'sending',
   attempts: num(row[3]),
