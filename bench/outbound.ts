@@ -2,8 +2,9 @@
  * Outbound delivery benchmark: Hookyard end to end (API → outbox → worker → receiver) and Hookyard's worker draining a
  * backlog, side by side with a raw undici loop doing the same POSTs at the same concurrency (the ceiling) and with a
  * BullMQ queue on the local Redis plus a worker process POSTing with undici (the typical hand-rolled alternative, both
- * ways too); a floor (bench/lib/outbound-floor.ts: a plain SQLite queue and attempt log with undici, nothing of
- * Hookyard, draining the same backlog: what a durable sender must cost, apart from what Hookyard costs); and the
+ * ways too); floors (bench/lib/outbound-floor.ts: a plain SQLite queue and attempt log with undici, nothing of
+ * Hookyard, draining the same backlog, and the same fed by a plain node:http API that commits before its 202 for the
+ * end-to-end run: what a durable sender must cost, apart from what Hookyard costs); and the
  * fan-out of one message to 100 endpoints. Everything goes to one keep-alive receiver. Drain runs also report the
  * sending process's CPU time per delivery (from /proc), steadier than the rate on a shared machine.
  *
@@ -149,6 +150,22 @@ async function sendMessages(url: string, agent: Agent, appId: string, count: num
   return Date.now() - started;
 }
 
+/**
+ * End to end: `send(count)` hands `count` messages to a system that delivers them while they come (it returns the ms
+ * that took); the warm-up ones first, then the measured ones, timed until the receiver has them all.
+ */
+async function endToEnd(receiverUrl: string, o: OutboundOptions, send: (count: number) => Promise<number>): Promise<Measured> {
+  await send(o.warmup);
+  await waitForCount(receiverUrl, o.warmup, 300_000);
+  await resetReceiver(receiverUrl);
+  const started = Date.now();
+  const acceptMs = await send(o.messages);
+  await waitForCount(receiverUrl, o.messages, 300_000);
+  const stats = await receiverStats(receiverUrl);
+  const elapsed = stats.lastAt - started;
+  return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (o.messages * 1000) / acceptMs };
+}
+
 /** Messages sent through the API while the worker delivers them: what a user sees. */
 function hookyardEndToEnd(receiverUrl: string, db: string, o: OutboundOptions): Promise<Measured> {
   return withDatabase(db, async (dir, database) => {
@@ -157,15 +174,7 @@ function hookyardEndToEnd(receiverUrl: string, db: string, o: OutboundOptions): 
     const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
     try {
       const appId = await createApp(server.url, agent, receiverUrl);
-      await sendMessages(server.url, agent, appId, o.warmup, o.concurrency);
-      await waitForCount(receiverUrl, o.warmup, 300_000);
-      await resetReceiver(receiverUrl);
-      const started = Date.now();
-      const acceptMs = await sendMessages(server.url, agent, appId, o.messages, o.concurrency);
-      await waitForCount(receiverUrl, o.messages, 300_000);
-      const stats = await receiverStats(receiverUrl);
-      const elapsed = stats.lastAt - started;
-      return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (o.messages * 1000) / acceptMs };
+      return await endToEnd(receiverUrl, o, (count) => sendMessages(server.url, agent, appId, count, o.concurrency));
     } finally {
       await agent.close();
       await stopProcess(server.child);
@@ -199,8 +208,11 @@ function hookyardDrain(receiverUrl: string, db: string, o: OutboundOptions): Pro
   });
 }
 
-/** The floor (bench/lib/outbound-floor.ts): a plain SQLite queue and attempt log with undici, draining a backlog. */
-async function floorDrain(receiverUrl: string, o: OutboundOptions): Promise<Measured> {
+/**
+ * The floor (bench/lib/outbound-floor.ts): a plain SQLite queue and attempt log with undici, draining a backlog
+ * (`drain`), or fed through a plain node:http API while it delivers (`e2e`).
+ */
+async function floor(receiverUrl: string, o: OutboundOptions, mode: 'drain' | 'e2e'): Promise<Measured> {
   await resetReceiver(receiverUrl);
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-floor-'));
   const env = {
@@ -210,12 +222,25 @@ async function floorDrain(receiverUrl: string, o: OutboundOptions): Promise<Meas
     FLOOR_CONCURRENCY: String(o.concurrency),
     FLOOR_COUNT: String(o.warmup + o.messages),
     FLOOR_SYNCHRONOUS: o.synchronous,
+    FLOOR_MODE: mode,
   };
   const profile = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(o.cpuProf)}`] : [];
-  const { child } = await startProcess(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'bench/lib/outbound-floor.ts')], env, /floor draining/, ROOT);
+  const ready = mode === 'e2e' ? /floor listening on (http:\/\/[\d.:]+)/ : /floor draining/;
+  const { child, match } = await startProcess(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'bench/lib/outbound-floor.ts')], env, ready, ROOT);
+  const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
   try {
-    return await measureDrain(receiverUrl, o, child.pid);
+    if (mode === 'drain') return await measureDrain(receiverUrl, o, child.pid);
+    return await endToEnd(receiverUrl, o, async (count) => {
+      const started = Date.now();
+      await runPool(count, o.concurrency, async (i) => {
+        const res = await request(`${match[1]}/msg`, { method: 'POST', body: JSON.stringify({ payload: benchPayload(i) }), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+        await res.body.dump();
+        if (res.statusCode !== 202) throw new Error(`the floor answered ${res.statusCode}`);
+      });
+      return Date.now() - started;
+    });
   } finally {
+    await agent.close();
     await stopProcess(child);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -308,7 +333,8 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
   try {
     const wanted = ['raw', 'floor', 'e2e', 'drain', 'bullmq'].some((key) => systems.has(key));
     const raw = wanted ? await measure('raw', undefined, () => rawUndici(receiverUrl, o)) : undefined;
-    const floor = systems.has('floor') ? await measure('floor', undefined, () => floorDrain(receiverUrl, o)) : undefined;
+    const floorDrain = systems.has('floor') ? await measure('floor', undefined, () => floor(receiverUrl, o, 'drain')) : undefined;
+    const floorE2e = systems.has('floor') ? await measure('floor-e2e', undefined, () => floor(receiverUrl, o, 'e2e')) : undefined;
     const hookyard: Array<{ key: 'e2e' | 'drain'; db: string; result: Measured; loadAverage: number }> = [];
     for (const db of o.dbs) {
       for (const key of ['e2e', 'drain'] as const) {
@@ -333,21 +359,35 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
     // Rows
     const load = (key: string, db?: string) => runs.find((r) => r.key === key && r.db === (db && dbLabel(db)))!.loadAverage;
     if (raw) rows.push({ section: 'outbound', system: 'raw undici loop (ceiling)', unit: 'deliveries/s', rate: raw.rate, p50: raw.p50, p99: raw.p99, loadAverage: load('raw'), note: 'no queue, no signing' });
-    if (floor) {
+    if (floorDrain) {
       rows.push({
         section: 'outbound',
         system: 'floor: SQLite queue + attempt log + undici, no framework, draining a backlog',
         unit: 'deliveries/s',
-        rate: floor.rate,
-        ratios: raw ? { raw: floor.rate / raw.rate } : undefined,
+        rate: floorDrain.rate,
+        ratios: raw ? { raw: floorDrain.rate / raw.rate } : undefined,
         loadAverage: load('floor'),
-        note: `enqueued first; unsigned; synchronous=${o.synchronous}${cpuNote(floor)}`,
+        note: `enqueued first; unsigned; synchronous=${o.synchronous}${cpuNote(floorDrain)}`,
+      });
+    }
+    if (floorE2e) {
+      rows.push({
+        section: 'outbound',
+        system: 'floor end to end: the same, fed by a node:http API that commits before its 202',
+        unit: 'deliveries/s',
+        rate: floorE2e.rate,
+        p50: floorE2e.p50,
+        p99: floorE2e.p99,
+        ratios: raw ? { raw: floorE2e.rate / raw.rate } : undefined,
+        loadAverage: load('floor-e2e'),
+        note: `API accepted ${Math.round(floorE2e.acceptRate!).toLocaleString('en-US')} msgs/s; unsigned; synchronous=${o.synchronous}`,
       });
     }
     for (const { key, db, result } of hookyard) {
       const ratios: Record<string, number> = {};
       if (raw) ratios.raw = result.rate / raw.rate;
-      if (floor && key === 'drain') ratios.floor = result.rate / floor.rate;
+      const floorOfKey = key === 'drain' ? floorDrain : floorE2e;
+      if (floorOfKey) ratios.floor = result.rate / floorOfKey.rate;
       if (bullmq[key]) ratios[`BullMQ ${key === 'e2e' ? 'e2e' : 'drain'}`] = result.rate / bullmq[key]!.rate;
       rows.push({
         section: 'outbound',

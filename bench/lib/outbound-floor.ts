@@ -9,7 +9,14 @@
  *
  * It enqueues FLOOR_COUNT messages first (the benchmark passes warm-up + measured, like the Hookyard drain run), prints
  * "floor draining", and drains until all are delivered. Started by the benchmark with `node --import tsx`.
+ *
+ * With FLOOR_MODE=e2e it is the floor of the end-to-end run instead: it enqueues nothing, and takes the messages from
+ * a node:http server (`POST /msg` with `{"payload": …}`, the JSON parsed and written back as text) that answers 202
+ * only after the message and its delivery are committed, the requests of one turn of the event loop sharing one
+ * durable transaction (as Hookyard's API does); the same process delivers them as above. It prints "floor listening on
+ * <url>". No authentication, no validation beyond JSON, no idempotency, no endpoint lookup.
  */
+import { createServer, type ServerResponse } from 'node:http';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { benchPayload } from './receiver-client.js';
@@ -18,6 +25,7 @@ const target = process.env.FLOOR_TARGET!;
 const concurrency = Number(process.env.FLOOR_CONCURRENCY ?? 50);
 const total = Number(process.env.FLOOR_COUNT ?? 0);
 const synchronous = process.env.FLOOR_SYNCHRONOUS === 'normal' ? 'NORMAL' : 'FULL';
+const endToEnd = process.env.FLOOR_MODE === 'e2e';
 
 const db = new Database(process.env.FLOOR_DB!);
 db.pragma('journal_mode = WAL');
@@ -32,12 +40,13 @@ db.exec(`
 
 const addMessage = db.prepare('INSERT INTO messages (payload, created_at) VALUES (?, ?)');
 const addDelivery = db.prepare("INSERT INTO deliveries (message_id, status, next_attempt_at) VALUES (?, 'pending', ?)");
-db.transaction(() => {
-  for (let i = 0; i < total; i++) {
-    const id = addMessage.run(JSON.stringify(benchPayload(i)), Date.now()).lastInsertRowid;
+const enqueue = db.transaction((payloads: Iterable<string>) => {
+  for (const payload of payloads) {
+    const id = addMessage.run(payload, Date.now()).lastInsertRowid;
     addDelivery.run(id, Date.now());
   }
-})();
+});
+if (!endToEnd) enqueue(Array.from({ length: total }, (_, i) => JSON.stringify(benchPayload(i))));
 
 const due = db.prepare(`SELECT d.message_id, m.payload FROM deliveries d JOIN messages m ON m.id = d.message_id
   WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`);
@@ -69,6 +78,7 @@ let inFlight = 0;
 let delivered = 0;
 let outcomes: Outcome[] = [];
 let flushTimer: NodeJS.Timeout | null = null;
+let idleTimer: NodeJS.Timeout | null = null;
 
 function flush(): void {
   flushTimer = null;
@@ -118,12 +128,49 @@ function pump(): void {
       if (flushTimer) clearTimeout(flushTimer);
       if (outcomes.length > 0) flush();
       console.log('floor done');
-    } else setTimeout(pump, 50);
+    } else {
+      idleTimer ??= setTimeout(() => {
+        idleTimer = null;
+        pump();
+      }, 50);
+    }
   }
 }
 
-console.log('floor draining');
-pump();
+if (endToEnd) {
+  // The API: one durable transaction per turn of the event loop, every request answered after it.
+  let accepted: Array<{ payload: string; res: ServerResponse }> = [];
+  const commit = (): void => {
+    const batch = accepted;
+    accepted = [];
+    enqueue(batch.map((item) => item.payload));
+    for (const { res } of batch) res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+    pump();
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let payload: string;
+      try {
+        payload = JSON.stringify((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payload: unknown }).payload);
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
+      if (accepted.length === 0) setImmediate(commit);
+      accepted.push({ payload, res });
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address() as { port: number };
+    console.log(`floor listening on http://127.0.0.1:${address.port}`);
+  });
+} else {
+  console.log('floor draining');
+  pump();
+}
 // Runs until the benchmark stops it (it reads this process's CPU time after the last delivery), and exits cleanly on
 // SIGTERM so that --cpu-prof writes its profile.
 const alive = setInterval(() => undefined, 60_000);
