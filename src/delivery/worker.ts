@@ -292,7 +292,16 @@ export class DeliveryWorker {
         timeoutMs: endpoint.timeoutMs ?? this.options.deliveryTimeoutMs,
         signal: this.abortAll.signal,
       });
-      result = { kind: 'response', ...response };
+      // Not a spread: that would read `headers`, which the client parses only when asked (for a 429 or 503).
+      result = {
+        kind: 'response',
+        statusCode: response.statusCode,
+        body: response.body,
+        durationMs: response.durationMs,
+        get headers() {
+          return response.headers;
+        },
+      };
     } catch (err) {
       if (this.abortAll.signal.aborted) {
         // Shutting down: give the delivery back untouched rather than count an attempt we cut short.
