@@ -1,12 +1,14 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** API tokens carry 256 bits of randomness, so a plain SHA-256 is a safe at-rest hash (no password stretching needed). */
 export function newApiToken(kind: 'admin' | 'app'): string {
   return `hy_${kind}_${randomBytes(32).toString('base64url')}`;
 }
 
+// crypto.hash, not createHash: one call, no Hash object and stream to set up (a third of the time for a token; every
+// API request hashes its token, and constantTimeEqual hashes both sides).
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** Standard Webhooks secrets: `whsec_` + base64 of 24 random bytes (the size Svix generates). */
@@ -21,7 +23,7 @@ export function isValidEndpointSecret(secret: string): boolean {
 }
 
 export function constantTimeEqual(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest();
-  const right = createHash('sha256').update(b).digest();
+  const left = hash('sha256', a, 'buffer');
+  const right = hash('sha256', b, 'buffer');
   return timingSafeEqual(left, right) && a.length === b.length;
 }
