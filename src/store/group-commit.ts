@@ -1,8 +1,4 @@
 /**
- * Collects items submitted in the same turn of the event loop (up to `maxBatch`) and hands them to `flush` together,
- * so that many concurrent writers share one transaction (and one fsync). Each submitter gets its own result.
- */
-/**
  * How many batches of acknowledging writes to keep in flight on a database: SQLite has one writer, so one; on
  * PostgreSQL each batch is a few network round trips during which the next can be written. Their commits may then land
  * out of id order, which nothing claiming by due time minds and live streams allow for (api/sources.ts looks back).
@@ -11,6 +7,10 @@ export function writeConcurrency(dialect: 'sqlite' | 'postgres'): number {
   return dialect === 'postgres' ? 4 : 1;
 }
 
+/**
+ * Collects items submitted in the same turn of the event loop (up to `maxBatch`) and hands them to `flush` together,
+ * so that many concurrent writers share one transaction (and one fsync). Each submitter gets its own result.
+ */
 export class GroupCommit<In, Out> {
   private pending: Array<{ item: In; resolve: (out: Out) => void; reject: (err: unknown) => void }> = [];
   private scheduled = false;

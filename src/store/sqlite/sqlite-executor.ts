@@ -43,30 +43,15 @@ export class SqliteExecutor implements SqlExecutor {
   }
 
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (this.locked) return this.withLock(() => this.allNow<T>(sql, params));
-    try {
-      return Promise.resolve(this.allNow<T>(sql, params));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.outside(() => this.allNow<T>(sql, params));
   }
 
   allRaw(sql: string, params: readonly unknown[] = []): Promise<unknown[][]> {
-    if (this.locked) return this.withLock(() => this.allRawNow(sql, params));
-    try {
-      return Promise.resolve(this.allRawNow(sql, params));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.outside(() => this.allRawNow(sql, params));
   }
 
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    if (this.locked) return this.withLock(() => this.runNow(sql, params));
-    try {
-      return Promise.resolve(this.runNow(sql, params));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.outside(() => this.runNow(sql, params));
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
@@ -137,7 +122,7 @@ export class SqliteExecutor implements SqlExecutor {
 
   private allNow<T>(sql: string, params: readonly unknown[]): T[] {
     const { statement, order } = this.prepare(sql);
-    const values = order.map((index) => toSqlite(params[index - 1]));
+    const values = bind(order, params);
     if (statement.reader) return statement.all(...values) as T[];
     statement.run(...values);
     return [];
@@ -145,12 +130,12 @@ export class SqliteExecutor implements SqlExecutor {
 
   private allRawNow(sql: string, params: readonly unknown[]): unknown[][] {
     const { statement, order } = this.prepare(sql, true);
-    return statement.all(...order.map((index) => toSqlite(params[index - 1]))) as unknown as unknown[][];
+    return statement.all(...bind(order, params)) as unknown as unknown[][];
   }
 
   private runNow(sql: string, params: readonly unknown[]): number {
     const { statement, order } = this.prepare(sql);
-    return statement.run(...order.map((index) => toSqlite(params[index - 1]))).changes;
+    return statement.run(...bind(order, params)).changes;
   }
 
   /**
@@ -179,6 +164,16 @@ export class SqliteExecutor implements SqlExecutor {
     return prepared;
   }
 
+  /** A statement outside any transaction: run now, or once the open transaction is over (see the class comment). */
+  private outside<T>(fn: () => T): Promise<T> {
+    if (this.locked) return this.withLock(fn);
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   private withLock<T>(fn: () => T): Promise<T> {
     return this.acquire().then(() => {
       try {
@@ -202,6 +197,11 @@ export class SqliteExecutor implements SqlExecutor {
     if (next) next();
     else this.locked = false;
   }
+}
+
+/** The values for a prepared statement's `?`s, in their order, from the `$n` parameters. */
+function bind(order: readonly number[], params: readonly unknown[]): unknown[] {
+  return order.map((index) => toSqlite(params[index - 1]));
 }
 
 function toSqlite(value: unknown): unknown {
