@@ -99,6 +99,9 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       await n.listen('hookyard_deliveries', () => signal.wake());
       await n.listen('hookyard_jobs', () => jobSignal.wake());
     }
+    // Configuration changes (triggers of migration 0006) drop this node's cache; it caches only while it hears them.
+    await n.listen('hookyard_config', () => store.configChanged());
+    n.watch((listening) => store.watchConfig(listening));
   }
 
   const server = await buildServer(services, { api: config.role !== 'worker', receiver });

@@ -87,7 +87,7 @@ export async function buildServer(services: Services, options: { api?: boolean; 
   appRoutes(app, services);
   eventTypeRoutes(app, services);
   endpointRoutes(app, services);
-  messageRoutes(app, services);
+  messageRoutes(app, services, auth);
   polarRoutes(app, services, auth);
   sourceRoutes(app, services);
   statsRoutes(app, services);

@@ -100,6 +100,54 @@ describePg('multi-node on PostgreSQL', () => {
     expect(metrics).toMatch(/hookyard_queue_depth\{status="sending"\} 0\b/);
   }, 180_000);
 
+  it("sees a change made on one node before the other node's next message: endpoints disabled and enabled, keys revoked", async () => {
+    const [a, b] = await Promise.all([start('all'), start('all')]);
+    const app = (await call(a!.url, 'POST', '/api/v1/apps', { name: 'caching' })).body;
+    const toggled = (await call(a!.url, 'POST', `/api/v1/apps/${app.id}/endpoints`, { url: `${receiver.url}/toggled` })).body;
+    const steady = (await call(a!.url, 'POST', `/api/v1/apps/${app.id}/endpoints`, { url: `${receiver.url}/steady` })).body;
+    const send = async (node: ChildServer, i: number) => {
+      const res = await call(node.url, 'POST', `/api/v1/apps/${app.id}/messages`, { eventType: 'cache.test', payload: { i } });
+      expect(res.status).toBe(202);
+      return res.body.id as string;
+    };
+    const deliveredTo = async (node: ChildServer, messageId: string) =>
+      ((await call(node.url, 'GET', `/api/v1/apps/${app.id}/messages/${messageId}/deliveries`)).body.data as Array<{ endpointId: string }>)
+        .map((delivery) => delivery.endpointId).sort();
+
+    // b has the app, its endpoints and the key cached from a first message.
+    expect(await deliveredTo(b!, await send(b!, 0))).toEqual([steady.id, toggled.id].sort());
+    const whileDisabled: string[] = [];
+    const whileEnabled: string[] = [];
+    for (let round = 1; round <= 10; round++) {
+      // Each change on a, then at once a message on b: b must not fan out on what it cached before.
+      expect((await call(a!.url, 'PATCH', `/api/v1/apps/${app.id}/endpoints/${toggled.id}`, { disabled: true })).status).toBe(200);
+      const off = await send(b!, round);
+      whileDisabled.push(off);
+      expect(await deliveredTo(b!, off)).toEqual([steady.id]);
+      expect((await call(a!.url, 'PATCH', `/api/v1/apps/${app.id}/endpoints/${toggled.id}`, { disabled: false })).status).toBe(200);
+      const on = await send(b!, round + 100);
+      whileEnabled.push(on);
+      expect(await deliveredTo(b!, on)).toEqual([steady.id, toggled.id].sort());
+    }
+    await receiver.waitFor(1 + whileEnabled.length, '/toggled', 30_000);
+    await receiver.waitFor(1 + whileEnabled.length + whileDisabled.length, '/steady', 30_000);
+    const toggledIds = new Set(receiver.at('/toggled').map((r) => String(r.headers['webhook-id'])));
+    expect(whileDisabled.filter((id) => toggledIds.has(id))).toEqual([]);
+    expect(whileEnabled.filter((id) => !toggledIds.has(id))).toEqual([]);
+
+    // An app key revoked on a stops working on b at once, although b has just used it.
+    const key = (await call(a!.url, 'POST', `/api/v1/apps/${app.id}/keys`, { name: 'revoked soon' })).body;
+    const withKey = (node: ChildServer) => fetch(`${node.url}/api/v1/apps/${app.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ eventType: 'cache.test', payload: {} }),
+    });
+    expect((await withKey(b!)).status).toBe(202);
+    const revoked = await fetch(`${a!.url}/api/v1/apps/${app.id}/keys/${key.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(revoked.status).toBe(204);
+    expect((await withKey(b!)).status).toBe(401);
+  }, 90_000);
+
   it('two API nodes receiving the same inbound delivery at the same moment store it once', async () => {
     const [a, b] = await Promise.all([start('api'), start('api')]);
     expect((await call(a!.url, 'POST', '/api/v1/sources', { name: 'twice', dedup: { header: 'x-delivery-id' } })).status).toBe(201);

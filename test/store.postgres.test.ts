@@ -4,6 +4,7 @@ import { SecretBox } from '../src/crypto/secret-box.js';
 import { openStore } from '../src/store/open-store.js';
 import { PgExecutor } from '../src/store/postgres/pg-executor.js';
 import { createSchema, describePg } from './helpers/postgres.js';
+import { runConfigCacheContract } from './store-config-cache.contract.js';
 import { runInboundStoreContract } from './store-inbound.contract.js';
 import { runStoreContract } from './store.contract.js';
 
@@ -18,6 +19,11 @@ async function schemaStore() {
 describePg('postgres store', () => {
   runStoreContract('postgres', schemaStore);
   runInboundStoreContract('postgres', schemaStore);
+  runConfigCacheContract('postgres, two nodes on one schema', async () => {
+    const { store: a, schema, cleanup } = await schemaStore();
+    const b = await openStore({ databaseUrl: schema.url, box });
+    return { a, b, cleanup: async () => { await b.close(); await cleanup(); } };
+  });
 
   it('applies migrations once when several nodes start at the same moment', async () => {
     const schema = await createSchema();
@@ -28,7 +34,7 @@ describePg('postgres store', () => {
       await client.connect();
       const { rows } = await client.query('SELECT version FROM hookyard_migrations ORDER BY version');
       await client.end();
-      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4]);
+      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 6]);
     } finally {
       await schema.drop();
     }

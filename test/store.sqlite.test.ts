@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { openStore } from '../src/store/open-store.js';
 import { runStoreContract } from './store.contract.js';
+import { runConfigCacheContract } from './store-config-cache.contract.js';
 import { runInboundStoreContract } from './store-inbound.contract.js';
 
 const box = SecretBox.fromKey('0'.repeat(64));
@@ -19,6 +20,11 @@ async function fileStore() {
 
 runStoreContract('sqlite', fileStore);
 runInboundStoreContract('sqlite', fileStore);
+runConfigCacheContract('sqlite, two processes on one file', async () => {
+  const { store: a, path, cleanup } = await fileStore();
+  const b = await openStore({ databaseUrl: `sqlite:${path}`, box });
+  return { a, b, cleanup: async () => { await b.close(); await cleanup(); } };
+});
 
 describe('sqlite store specifics', () => {
   it('keeps endpoint secrets encrypted at rest', async () => {
@@ -51,7 +57,7 @@ describe('sqlite store specifics', () => {
     const raw = new Database(path, { readonly: true });
     const versions = raw.prepare('SELECT version FROM hookyard_migrations').all();
     raw.close();
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 6 }]);
     await cleanup().catch(() => undefined);
   });
 });

@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SendMessageInput } from '../domain/messages.js';
 import { HookyardError, notFound } from '../errors.js';
 import type { Services } from '../services.js';
-import type { Json } from '../store/store.js';
-import { visibleApp } from './auth.js';
+import type { Message } from '../store/store.js';
+import { visibleApp, type Authenticator } from './auth.js';
 import { listResponse, pageQuery, type ListQuery } from './pagination.js';
-import { errorResponses, listOf, listQuery, messageBody, NAME_PATTERN, ref } from './schemas.js';
+import { errorResponses, listOf, listQuery, messageBody, messageBatchBody, NAME_PATTERN, ref } from './schemas.js';
 import { attemptJson, deliveryJson, messageJson } from './serialize.js';
 
 const appParams = { type: 'object', required: ['app'], properties: { app: { type: 'string', maxLength: 256 } } } as const;
@@ -20,8 +21,25 @@ interface MessageQuery extends ListQuery {
   after?: string;
 }
 
-export function messageRoutes(api: FastifyInstance, { store, messages, signal }: Services): void {
-  api.post<{ Params: { app: string }; Body: { eventType: string; payload: Json; eventId?: string } }>(
+/** The most messages one batch request may carry. */
+export const MAX_BATCH = 100;
+
+type BatchResult = { status: 202; message: ReturnType<typeof messageJson> } | { status: number; error: ReturnType<HookyardError['toJSON']> };
+
+export function messageRoutes(api: FastifyInstance, { store, messages, signal }: Services, auth: Authenticator): void {
+  /**
+   * Sends through the cached configuration. Should it have changed under the send on another node, the token is
+   * checked and the app read again before the next try: a revoked key or a deleted app is refused, not served stale.
+   */
+  const send = async (request: FastifyRequest<{ Params: { app: string } }>, input: SendMessageInput): Promise<Message> =>
+    messages.send(await visibleApp(store, request, request.params.app), input, {
+      refresh: async () => {
+        request.principal = await auth.authenticate(request);
+        return visibleApp(store, request, request.params.app);
+      },
+    });
+
+  api.post<{ Params: { app: string }; Body: SendMessageInput }>(
     '/api/v1/apps/:app/messages',
     {
       schema: {
@@ -32,10 +50,35 @@ export function messageRoutes(api: FastifyInstance, { store, messages, signal }:
         response: { 202: ref('Message'), ...errorResponses },
       },
     },
-    async (request, reply) => {
-      const app = await visibleApp(store, request, request.params.app);
-      const message = await messages.send(app, request.body);
-      return reply.code(202).send(messageJson(message));
+    async (request, reply) => reply.code(202).send(messageJson(await send(request, request.body))),
+  );
+
+  api.post<{ Params: { app: string }; Body: { messages: SendMessageInput[] } }>(
+    '/api/v1/apps/:app/messages/batch',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: `Send up to ${MAX_BATCH} messages in one request: each accepted one is committed (all in one transaction) before the answer`,
+        description:
+          'Answers 200 with one result per message, in order: `{status: 202, message}` or `{status, error: {code, message, details?}}` ' +
+          '(409 for a repeated eventId, 422 for a payload its schema refuses). One message failing does not stop the others.',
+        params: appParams,
+        body: messageBatchBody(MAX_BATCH),
+        response: { 200: ref('MessageBatchResult'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await visibleApp(store, request, request.params.app);
+      // Side by side, so that they share one group commit (one transaction, one fsync).
+      const data = await Promise.all(request.body.messages.map(async (input): Promise<BatchResult> => {
+        try {
+          return { status: 202, message: messageJson(await send(request, input)) };
+        } catch (err) {
+          if (!(err instanceof HookyardError) || err.statusCode >= 500) throw err;
+          return { status: err.statusCode, error: err.toJSON() };
+        }
+      }));
+      return { data };
     },
   );
 

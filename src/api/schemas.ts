@@ -84,6 +84,21 @@ export const messageSchema = {
   },
 } as const;
 
+export const messageBatchResultSchema = {
+  $id: 'MessageBatchResult',
+  type: 'object',
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        description: 'status 202 with the accepted message, or the status and error this message alone would have had',
+        properties: { status: { type: 'integer' }, message: { $ref: 'Message#' }, error: { $ref: 'Error#' } },
+      },
+    },
+  },
+} as const;
+
 export const attemptSchema = {
   $id: 'Attempt',
   type: 'object',
@@ -221,7 +236,7 @@ export const inboundRequestSchema = {
 } as const;
 
 export const sharedSchemas = [
-  errorSchema, appSchema, apiKeySchema, eventTypeSchema, endpointSchema, messageSchema, attemptSchema, deliverySchema, sourceSchema,
+  errorSchema, appSchema, apiKeySchema, eventTypeSchema, endpointSchema, messageSchema, messageBatchResultSchema, attemptSchema, deliverySchema, sourceSchema,
   inboundRequestSchema,
 ];
 
@@ -303,3 +318,10 @@ export const messageBody = {
     eventId: { type: 'string', minLength: 1, maxLength: 256 },
   },
 } as const;
+
+export const messageBatchBody = (max: number) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['messages'],
+  properties: { messages: { type: 'array', minItems: 1, maxItems: max, items: messageBody } },
+}) as const;

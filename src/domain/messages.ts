@@ -1,8 +1,8 @@
-import { HookyardError } from '../errors.js';
+import { HookyardError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
-import type { App, Endpoint, InsertMessageResult, Json, Message, NewMessage, Store } from '../store/store.js';
+import type { App, FanoutEndpoint, InsertMessageResult, Json, Message, NewMessage, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
 import type { EventSchemas } from './event-schemas.js';
 
@@ -12,8 +12,20 @@ export interface SendMessageInput {
   eventId?: string | undefined;
 }
 
-export function endpointWants(endpoint: Endpoint, eventType: string): boolean {
-  return !endpoint.disabled && (endpoint.eventTypes === null || endpoint.eventTypes.includes(eventType));
+export interface SendOptions {
+  now?: number;
+  /**
+   * Resolves the app again when the configuration changed under the send (another node's change, not yet notified):
+   * the API route re-authenticates there too. By default the app is read again by id (gone: 404).
+   */
+  refresh?: () => Promise<App>;
+}
+
+/** Sends that find the configuration changed under them are read again this many times before giving up. */
+const MAX_READS = 5;
+
+export function endpointWants(endpoint: FanoutEndpoint, eventType: string): boolean {
+  return endpoint.eventTypes === null || endpoint.eventTypes.includes(eventType);
 }
 
 /**
@@ -32,9 +44,21 @@ export class MessageService {
     this.batcher = new GroupCommit((items) => store.insertMessages(items), 128, 0, writeConcurrency(store.dialect));
   }
 
-  async send(app: App, input: SendMessageInput, now = Date.now()): Promise<Message> {
-    // Two independent reads, side by side: on PostgreSQL each is a round trip.
-    const [eventType, endpoints] = await Promise.all([this.store.getEventType(input.eventType), this.store.listEnabledEndpoints(app.id)]);
+  async send(app: App, input: SendMessageInput, options: SendOptions = {}): Promise<Message> {
+    const now = options.now ?? Date.now();
+    for (let read = 1; ; read++) {
+      const result = await this.sendOnce(app, input, now);
+      if (result !== 'stale') return result;
+      if (read >= MAX_READS) throw new HookyardError('unavailable', 'the configuration kept changing while the message was being accepted: send it again');
+      app = await (options.refresh ?? (() => this.reloadApp(app.id)))();
+    }
+  }
+
+  private async sendOnce(app: App, input: SendMessageInput, now: number): Promise<Message | 'stale'> {
+    // The counter first: what is read after it is at least that new (see ConfigCache).
+    const configVersion = await this.store.configVersion();
+    // Two independent reads, side by side: on PostgreSQL without a cache each is a round trip.
+    const [eventType, endpoints] = await Promise.all([this.store.getEventType(input.eventType), this.store.fanoutEndpoints(app.id)]);
     if (eventType) this.schemas.validate(eventType, input.payload);
     const message: Message = {
       id: newId('msg', now),
@@ -45,13 +69,20 @@ export class MessageService {
       createdAt: now,
     };
     const endpointIds = endpoints.filter((endpoint) => endpointWants(endpoint, input.eventType)).map((endpoint) => endpoint.id);
-    const result = await this.batcher.submit({ message, endpointIds });
+    const result = await this.batcher.submit({ message, endpointIds, configVersion });
     if (!result.ok) {
+      if ('stale' in result) return 'stale';
       throw new HookyardError('conflict', `a message with eventId "${input.eventId}" already exists in this app`, { id: result.existingId });
     }
     this.metrics.messagesAccepted.inc();
     if (endpointIds.length > 0) this.signal.notify();
     return result.message;
+  }
+
+  private async reloadApp(id: string): Promise<App> {
+    const app = await this.store.getApp(id);
+    if (!app) throw notFound('app');
+    return app;
   }
 
   drain(): Promise<void> {

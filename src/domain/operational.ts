@@ -69,7 +69,7 @@ export class OperationalEvents {
     try {
       const app = await this.operationalApp(now);
       if (!app || data.appId === app.id) return;
-      await this.messages.send(app, { eventType: type, payload: { type, timestamp: new Date(now).toISOString(), data } }, now);
+      await this.messages.send(app, { eventType: type, payload: { type, timestamp: new Date(now).toISOString(), data } }, { now });
     } catch (err) {
       this.logger.warn({ err, type }, 'could not queue operational event');
     }

@@ -1,4 +1,4 @@
-import type { ApiKey, App, Attempt, ClaimedDelivery, Delivery, Endpoint, EventType, Json, Message } from './store.js';
+import type { ApiKey, App, Attempt, ClaimedDelivery, Delivery, Endpoint, EventType, FanoutEndpoint, Json, Message } from './store.js';
 
 /** Row → domain object mappers, shared by every dialect (flags are 0/1, JSON is text, times are ms). */
 
@@ -10,6 +10,8 @@ const str = (value: unknown): string => String(value);
 const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const json = <T>(value: unknown): T => JSON.parse(String(value)) as T;
 const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : json<T>(value));
+
+export const toFanoutEndpoint = (row: Row): FanoutEndpoint => ({ id: str(row.id), eventTypes: jsonOrNull<string[]>(row.event_types) });
 
 export const toApp = (row: Row): App => ({
   id: str(row.id),

@@ -1,15 +1,16 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import { HookyardError } from '../errors.js';
+import { ConfigCache } from './config-cache.js';
 import type { SqlDialect } from './dialect.js';
 import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
-import { toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toMessage } from './rows.js';
+import { toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toFanoutEndpoint, toMessage } from './rows.js';
 import { keysetPage } from './keyset.js';
 import { SqlInboundStore } from './sql-inbound-store.js';
 import { one, type SqlExecutor } from './sql.js';
 import { idFloor } from '../ids.js';
 import type {
   ActivityStats, ApiKey, App, Attempt, AttemptStatus, ClaimedDelivery, Delivery, DeliveryOutcome, Endpoint, EndpointPatch, EventType,
-  IdempotentResponse, InsertMessageResult, Message, MessageFilter, NewMessage, OutcomeEffects, Page, PageQuery, Store,
+  FanoutEndpoint, IdempotentResponse, InsertMessageResult, Message, MessageFilter, NewMessage, OutcomeEffects, Page, PageQuery, Store,
 } from './store.js';
 
 type Row = Record<string, unknown>;
@@ -45,6 +46,38 @@ export class SqlStore implements Store {
   ) {
     this.dialect = exec.dialect;
     this.inbound = new SqlInboundStore(exec, sql, box);
+    // PostgreSQL caches only once the node forwards notifications (watchConfig): another node's change must reach it.
+    this.config = new ConfigCache(() => this.readConfigVersion(), exec.dialect === 'sqlite' ? 'poll' : 'off');
+  }
+
+  // ---- the configuration cache (see ConfigCache)
+
+  private readonly config: ConfigCache;
+
+  configVersion(): Promise<number | null> {
+    return this.config.current();
+  }
+
+  configChanged(): void {
+    this.config.flush();
+  }
+
+  watchConfig(notified: boolean): void {
+    if (this.dialect === 'postgres') this.config.setWatch(notified ? 'notified' : 'off');
+  }
+
+  private async readConfigVersion(): Promise<number> {
+    const row = await one<Row>(this.exec, 'SELECT version FROM config_version WHERE id = 1');
+    return Number(row?.version ?? 0);
+  }
+
+  /** Runs a write to apps, keys, event types or endpoints, then drops the cache (the counter moved with it). */
+  private async changingConfig<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.config.flush();
+    }
   }
 
   async activityStats(since: number): Promise<ActivityStats> {
@@ -101,7 +134,11 @@ export class SqlStore implements Store {
 
   // ---- apps
 
-  async createApp(app: App): Promise<App> {
+  createApp(app: App): Promise<App> {
+    return this.changingConfig(() => this.insertApp(app));
+  }
+
+  private async insertApp(app: App): Promise<App> {
     const rows = await this.exec.all(
       `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT DO NOTHING RETURNING id`,
@@ -111,7 +148,11 @@ export class SqlStore implements Store {
     return app;
   }
 
-  async getApp(idOrUid: string): Promise<App | null> {
+  getApp(idOrUid: string): Promise<App | null> {
+    return this.config.get(`app ${idOrUid}`, () => this.readApp(idOrUid));
+  }
+
+  private async readApp(idOrUid: string): Promise<App | null> {
     // Two key lookups rather than one `id = $1 OR uid = $1`, which took a multi-index OR and a sort: this runs on every
     // request to an app's routes, and most name the app by id.
     const row =
@@ -124,8 +165,12 @@ export class SqlStore implements Store {
     return this.page('SELECT * FROM apps WHERE id > $1 ORDER BY id LIMIT $2', [], page, toApp, 'asc');
   }
 
-  async updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null> {
-    const current = await this.getApp(id);
+  updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null> {
+    return this.changingConfig(() => this.writeApp(id, patch, now));
+  }
+
+  private async writeApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null> {
+    const current = await this.readApp(id);
     if (!current) return null;
     const next: App = { ...current, ...patch, updatedAt: now };
     if (next.uid !== null && next.uid !== current.uid) {
@@ -138,13 +183,13 @@ export class SqlStore implements Store {
     return next;
   }
 
-  async deleteApp(id: string): Promise<boolean> {
+  deleteApp(id: string): Promise<boolean> {
     // Deliveries and attempts reference messages and endpoints, which cascade from the app.
-    return this.exec.transaction(async (tx) => {
+    return this.changingConfig(() => this.exec.transaction(async (tx) => {
       await tx.run('DELETE FROM attempts WHERE app_id = $1', [id]);
       await tx.run('DELETE FROM deliveries WHERE app_id = $1', [id]);
       return (await tx.run('DELETE FROM apps WHERE id = $1', [id])) > 0;
-    });
+    }));
   }
 
   private async uidConflict(uid: string | null): Promise<HookyardError> {
@@ -155,15 +200,18 @@ export class SqlStore implements Store {
   // ---- API keys
 
   async createApiKey(key: ApiKey, tokenHash: string): Promise<ApiKey> {
-    await this.exec.run('INSERT INTO api_keys (id, app_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [
+    await this.changingConfig(() => this.exec.run('INSERT INTO api_keys (id, app_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [
       key.id, key.appId, key.name, tokenHash, key.createdAt,
-    ]);
+    ]));
     return key;
   }
 
-  async findApiKeyByHash(tokenHash: string): Promise<ApiKey | null> {
-    const row = await one<Row>(this.exec, 'SELECT * FROM api_keys WHERE token_hash = $1', [tokenHash]);
-    return row ? toApiKey(row) : null;
+  findApiKeyByHash(tokenHash: string): Promise<ApiKey | null> {
+    // Unknown tokens are not kept: whoever sends many of them must not push the real ones out.
+    return this.config.get(`key ${tokenHash}`, async () => {
+      const row = await one<Row>(this.exec, 'SELECT * FROM api_keys WHERE token_hash = $1', [tokenHash]);
+      return row ? toApiKey(row) : null;
+    }, (key) => key !== null);
   }
 
   async countAdminKeys(): Promise<number> {
@@ -172,7 +220,7 @@ export class SqlStore implements Store {
   }
 
   async deleteApiKey(appId: string, id: string): Promise<boolean> {
-    return (await this.exec.run('DELETE FROM api_keys WHERE app_id = $1 AND id = $2', [appId, id])) > 0;
+    return (await this.changingConfig(() => this.exec.run('DELETE FROM api_keys WHERE app_id = $1 AND id = $2', [appId, id]))) > 0;
   }
 
   async listApiKeys(appId: string): Promise<ApiKey[]> {
@@ -182,16 +230,20 @@ export class SqlStore implements Store {
   // ---- event types
 
   async createEventType(eventType: EventType): Promise<EventType> {
-    const rows = await this.exec.all(
+    const rows = await this.changingConfig(() => this.exec.all(
       `INSERT INTO event_types (name, description, schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT DO NOTHING RETURNING name`,
       [eventType.name, eventType.description, jsonOrNull(eventType.schema), eventType.createdAt, eventType.updatedAt],
-    );
+    ));
     if (rows.length === 0) throw new HookyardError('conflict', `event type "${eventType.name}" already exists`, { name: eventType.name });
     return eventType;
   }
 
-  async getEventType(name: string): Promise<EventType | null> {
+  getEventType(name: string): Promise<EventType | null> {
+    return this.config.get(`event type ${name}`, () => this.readEventType(name));
+  }
+
+  private async readEventType(name: string): Promise<EventType | null> {
     const row = await one<Row>(this.exec, 'SELECT * FROM event_types WHERE name = $1', [name]);
     return row ? toEventType(row) : null;
   }
@@ -205,23 +257,23 @@ export class SqlStore implements Store {
     patch: Partial<Pick<EventType, 'description' | 'schema'>>,
     now: number,
   ): Promise<EventType | null> {
-    const current = await this.getEventType(name);
+    const current = await this.readEventType(name);
     if (!current) return null;
     const next: EventType = { ...current, ...patch, updatedAt: now };
-    await this.exec.run('UPDATE event_types SET description = $2, schema = $3, updated_at = $4 WHERE name = $1', [
+    await this.changingConfig(() => this.exec.run('UPDATE event_types SET description = $2, schema = $3, updated_at = $4 WHERE name = $1', [
       name, next.description, jsonOrNull(next.schema), now,
-    ]);
+    ]));
     return next;
   }
 
   async deleteEventType(name: string): Promise<boolean> {
-    return (await this.exec.run('DELETE FROM event_types WHERE name = $1', [name])) > 0;
+    return (await this.changingConfig(() => this.exec.run('DELETE FROM event_types WHERE name = $1', [name]))) > 0;
   }
 
   // ---- endpoints
 
   async createEndpoint(endpoint: Endpoint, secret: string): Promise<Endpoint> {
-    await this.exec.transaction(async (tx) => {
+    await this.changingConfig(() => this.exec.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO endpoints (id, app_id, url, description, event_types, headers, rate_limit, timeout_ms, disabled,
            disabled_reason, failing_since, flavor, metadata, created_at, updated_at)
@@ -236,7 +288,7 @@ export class SqlStore implements Store {
       await tx.run('INSERT INTO endpoint_secrets (endpoint_id, secret_enc, created_at, expires_at) VALUES ($1, $2, $3, NULL)', [
         endpoint.id, this.box.encrypt(secret), endpoint.createdAt,
       ]);
-    });
+    }));
     return endpoint;
   }
 
@@ -253,14 +305,21 @@ export class SqlStore implements Store {
     return (await this.exec.all<Row>('SELECT * FROM endpoints WHERE app_id = $1 AND disabled = 0 ORDER BY id', [appId])).map(toEndpoint);
   }
 
+  fanoutEndpoints(appId: string): Promise<FanoutEndpoint[]> {
+    return this.config.get(`fanout ${appId}`, async () => {
+      const rows = await this.exec.all<Row>('SELECT id, event_types FROM endpoints WHERE app_id = $1 AND disabled = 0 ORDER BY id', [appId]);
+      return rows.map(toFanoutEndpoint);
+    });
+  }
+
   async getEndpointsByIds(ids: readonly string[]): Promise<Endpoint[]> {
     if (ids.length === 0) return [];
     const rows = await this.exec.all<Row>(`SELECT * FROM endpoints WHERE ${this.sql.inList('id', 1)}`, [this.sql.listParam(ids)]);
     return rows.map(toEndpoint);
   }
 
-  async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {
-    return this.exec.transaction(async (tx) => {
+  updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {
+    return this.changingConfig(() => this.exec.transaction(async (tx) => {
       const row = await one<Row>(tx, 'SELECT * FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id]);
       if (!row) return null;
       const current = toEndpoint(row);
@@ -278,15 +337,15 @@ export class SqlStore implements Store {
       await tx.run(`UPDATE endpoints SET ${[...sets, 'updated_at = $3'].join(', ')} WHERE app_id = $1 AND id = $2`, values);
       if (patch.disabled === true && !current.disabled) await failPendingDeliveries(tx, id, now);
       return toEndpoint((await one<Row>(tx, 'SELECT * FROM endpoints WHERE id = $1', [id]))!);
-    });
+    }));
   }
 
-  async deleteEndpoint(appId: string, id: string): Promise<boolean> {
-    return this.exec.transaction(async (tx) => {
+  deleteEndpoint(appId: string, id: string): Promise<boolean> {
+    return this.changingConfig(() => this.exec.transaction(async (tx) => {
       await tx.run('DELETE FROM attempts WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
       await tx.run('DELETE FROM deliveries WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
       return (await tx.run('DELETE FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id])) > 0;
-    });
+    }));
   }
 
   async getActiveSecrets(endpointId: string, now: number): Promise<string[]> {
@@ -315,38 +374,53 @@ export class SqlStore implements Store {
 
   async insertMessages(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
     if (items.length === 0) return [];
-    // A batch is three statements whatever its size: the messages, the existing ids of eventId duplicates, the
-    // deliveries of the messages that were new.
-    const messageRows = this.sql.rows('m', MESSAGE_COLUMNS, 1, items.map(({ message: m }) => [m.id, m.appId, m.eventType, m.eventId, m.payload, m.createdAt]));
-    return this.exec.transaction(async (tx) => {
-      const inserted = await tx.all<Row>(
-        `INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at)
-         SELECT id, app_id, event_type, event_id, payload, created_at FROM ${messageRows.sql} WHERE true
-         ON CONFLICT DO NOTHING RETURNING id`,
-        messageRows.params,
-      );
-      const fresh = new Set(inserted.map((row) => String(row.id)));
-      const refused = items.filter(({ message }) => !fresh.has(message.id));
-      const existing = new Map<string, string>();
-      for (const { message } of refused) {
-        const row = await one<Row>(tx, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
-        if (row) existing.set(message.id, String(row.id));
-      }
-      const deliveries = items
-        .filter(({ message }) => fresh.has(message.id))
-        .flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
-      // A batch's fan-out has no bound of its own (messages × endpoints): it is written in slices a statement can bind.
-      for (let from = 0; from < deliveries.length; from += DELIVERY_SLICE) {
-        const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries.slice(from, from + DELIVERY_SLICE));
-        await tx.run(
-          `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
-           SELECT message_id, endpoint_id, app_id, 'pending', created_at, created_at, created_at FROM ${deliveryRows.sql}`,
-          deliveryRows.params,
-        );
-      }
-      return items.map(({ message }): InsertMessageResult =>
-        fresh.has(message.id) ? { ok: true, message } : { ok: false, existingId: existing.get(message.id) ?? 'unknown' });
+    const results = await this.exec.transaction(async (tx) => {
+      // Fan-out read from the cache under an older counter than the one committed now: the configuration changed since
+      // (on another node, say, before its notification arrived). Those messages are refused whole, to be read again.
+      const checked = items.some((item) => item.configVersion != null);
+      const version = checked ? Number((await one<Row>(tx, 'SELECT version FROM config_version WHERE id = 1'))?.version ?? 0) : null;
+      const current = items.filter((item) => item.configVersion == null || item.configVersion === version);
+      const written = await this.writeMessages(tx, current);
+      return items.map((item): InsertMessageResult => written.get(item) ?? { ok: false, stale: true });
     });
+    if (results.some((result) => 'stale' in result)) this.config.flush();
+    return results;
+  }
+
+  /** A batch is three statements whatever its size: the messages, the existing ids of eventId duplicates, the deliveries. */
+  private async writeMessages(tx: SqlExecutor, items: readonly NewMessage[]): Promise<Map<NewMessage, InsertMessageResult>> {
+    const results = new Map<NewMessage, InsertMessageResult>();
+    if (items.length === 0) return results;
+    const messageRows = this.sql.rows('m', MESSAGE_COLUMNS, 1, items.map(({ message: m }) => [m.id, m.appId, m.eventType, m.eventId, m.payload, m.createdAt]));
+    const inserted = await tx.all<Row>(
+      `INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at)
+       SELECT id, app_id, event_type, event_id, payload, created_at FROM ${messageRows.sql} WHERE true
+       ON CONFLICT DO NOTHING RETURNING id`,
+      messageRows.params,
+    );
+    const fresh = new Set(inserted.map((row) => String(row.id)));
+    for (const item of items) {
+      const { message } = item;
+      if (fresh.has(message.id)) {
+        results.set(item, { ok: true, message });
+        continue;
+      }
+      const row = await one<Row>(tx, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
+      results.set(item, { ok: false, existingId: row ? String(row.id) : 'unknown' });
+    }
+    const deliveries = items
+      .filter(({ message }) => fresh.has(message.id))
+      .flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
+    // A batch's fan-out has no bound of its own (messages × endpoints): it is written in slices a statement can bind.
+    for (let from = 0; from < deliveries.length; from += DELIVERY_SLICE) {
+      const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries.slice(from, from + DELIVERY_SLICE));
+      await tx.run(
+        `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
+         SELECT message_id, endpoint_id, app_id, 'pending', created_at, created_at, created_at FROM ${deliveryRows.sql}`,
+        deliveryRows.params,
+      );
+    }
+    return results;
   }
 
   async getMessage(appId: string, id: string): Promise<Message | null> {
@@ -434,9 +508,11 @@ export class SqlStore implements Store {
     }
   }
 
-  recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects> {
+  async recordOutcomes(outcomes: readonly DeliveryOutcome[], opts: { now: number; disableAfterMs: number; owner?: string }): Promise<OutcomeEffects> {
     // At-least-once makes a lost outcome harmless (the delivery is attempted again), so skip the fsync.
-    return this.exec.transaction((tx) => recordOutcomes(tx, this.sql, outcomes, opts), { durable: false });
+    const effects = await this.exec.transaction((tx) => recordOutcomes(tx, this.sql, outcomes, opts), { durable: false });
+    if (effects.disabledEndpoints.length > 0) this.config.flush();
+    return effects;
   }
 
   async resendDelivery(appId: string, messageId: string, endpointId: string, now: number): Promise<'queued' | 'in_flight'> {

@@ -139,11 +139,21 @@ export interface OutcomeEffects {
   disabledEndpoints: Array<{ endpointId: string; appId: string; reason: string }>;
 }
 
-export type InsertMessageResult = { ok: true; message: Message } | { ok: false; existingId: string };
+/** `stale`: the configuration changed after the fan-out was read (see configVersion); nothing was written. */
+export type InsertMessageResult = { ok: true; message: Message } | { ok: false; existingId: string } | { ok: false; stale: true };
 
 export interface NewMessage {
   message: Message;
   endpointIds: string[];
+  /** The configVersion() the fan-out (and app, key, event type) was read under; the insert refuses it if that moved. */
+  configVersion?: number | null;
+}
+
+/** What a message's fan-out needs of an enabled endpoint. */
+export interface FanoutEndpoint {
+  id: string;
+  /** null = every event type. */
+  eventTypes: string[] | null;
 }
 
 export interface MessageFilter {
@@ -275,20 +285,33 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
+  /**
+   * Apps, API keys by hash, event types and fan-out are read through a cache that drops itself when the configuration
+   * counter moves (any change to those tables, by any process or node). Returns the counter the cached values stand
+   * for, to hand to insertMessages; null when nothing is cached (PostgreSQL without notifications).
+   */
+  configVersion(): Promise<number | null>;
+  /** PostgreSQL: another node changed configuration (a hookyard_config notification). */
+  configChanged(): void;
+  /** PostgreSQL: whether configChanged() calls arrive (the LISTEN connection is up): caching is on only while they do. */
+  watchConfig(notified: boolean): void;
+
   createApp(app: App): Promise<App>;
-  /** By id or uid. */
+  /** By id or uid; cached. */
   getApp(idOrUid: string): Promise<App | null>;
   listApps(page: PageQuery): Promise<Page<App>>;
   updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null>;
   deleteApp(id: string): Promise<boolean>;
 
   createApiKey(key: ApiKey, tokenHash: string): Promise<ApiKey>;
+  /** Cached when found. */
   findApiKeyByHash(tokenHash: string): Promise<ApiKey | null>;
   countAdminKeys(): Promise<number>;
   deleteApiKey(appId: string, id: string): Promise<boolean>;
   listApiKeys(appId: string): Promise<ApiKey[]>;
 
   createEventType(eventType: EventType): Promise<EventType>;
+  /** Cached. */
   getEventType(name: string): Promise<EventType | null>;
   listEventTypes(page: PageQuery): Promise<Page<EventType>>;
   updateEventType(name: string, patch: Partial<Pick<EventType, 'description' | 'schema'>>, now: number): Promise<EventType | null>;
@@ -299,6 +322,8 @@ export interface Store {
   listEndpoints(appId: string, page: PageQuery): Promise<Page<Endpoint>>;
   /** Enabled endpoints of an app, for fan-out. */
   listEnabledEndpoints(appId: string): Promise<Endpoint[]>;
+  /** An app's enabled endpoints as fan-out needs them; cached (see configVersion). */
+  fanoutEndpoints(appId: string): Promise<FanoutEndpoint[]>;
   /** Endpoints by id across apps (the worker's batch lookup). */
   getEndpointsByIds(ids: readonly string[]): Promise<Endpoint[]>;
   /** Disabling an endpoint fails its pending deliveries (recoverable once it is enabled again). */

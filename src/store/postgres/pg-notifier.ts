@@ -15,6 +15,7 @@ export class PgNotifier {
   private flushing = false;
   private closed = false;
   private reconnect: NodeJS.Timeout | undefined;
+  private readonly watchers = new Set<(listening: boolean) => void>();
 
   constructor(
     private readonly connectionString: string,
@@ -28,6 +29,15 @@ export class PgNotifier {
     else await this.connect();
   }
 
+  /**
+   * Calls `watcher(true)` once the connection listens on every channel, and `watcher(false)` when it is lost: between
+   * the two a node may miss notifications (whoever relies on them for more than a hint stops relying meanwhile).
+   */
+  watch(watcher: (listening: boolean) => void): void {
+    this.watchers.add(watcher);
+    if (this.client) watcher(true);
+  }
+
   /** Tells every listening node; notifications of the same channel issued while one is in flight are merged. */
   notify(channel: string): void {
     if (this.closed) return;
@@ -37,6 +47,7 @@ export class PgNotifier {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const watcher of this.watchers) watcher(false);
     clearTimeout(this.reconnect);
     await this.client?.end().catch(() => undefined);
     this.client = null;
@@ -69,6 +80,7 @@ export class PgNotifier {
     client.on('error', (err) => {
       this.logger.warn({ err }, 'work notification connection lost; reconnecting');
       if (this.client === client) this.client = null;
+      for (const watcher of this.watchers) watcher(false);
       void client.end().catch(() => undefined);
       this.reconnect = setTimeout(() => void this.connect().catch(() => undefined), RECONNECT_MS);
       this.reconnect.unref();
@@ -76,6 +88,7 @@ export class PgNotifier {
     await client.connect();
     for (const channel of this.handlers.keys()) await client.query(`LISTEN ${channel}`);
     this.client = client;
+    for (const watcher of this.watchers) watcher(true);
     return client;
   }
 }
