@@ -294,7 +294,9 @@ describeReliability('fuzz: hostile API and inbound requests', () => {
   });
 
   it('answers HEAD on the live stream', async () => {
-    const res = await fetch(`${server.url}/api/v1/sources/plain/stream`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(3_000) });
+    // Its own source: the fuzz run above may have deleted any source it harvested, `plain` included.
+    expect((await call(server.url, TOKEN, 'POST', '/api/v1/sources', { name: 'head-stream' })).status).toBe(201);
+    const res = await fetch(`${server.url}/api/v1/sources/head-stream/stream`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(3_000) });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
   });

@@ -44,6 +44,7 @@ const BODIES: Record<string, unknown> = {
   'POST /api/v1/apps/{app}/endpoints/{ep}/secret/rotate': { key: `whsec_${Buffer.alloc(32, 1).toString('base64')}` },
   'POST /api/v1/apps/{app}/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
   'POST /api/v1/apps/{app}/messages': { eventType: 'iso.test', payload: { injected: true } },
+  'POST /api/v1/apps/{app}/messages/batch': { messages: [{ eventType: 'iso.test', payload: { injected: true } }] },
   'POST /v3/webhooks': { events: ['iso.test'], url: 'https://example.com/polar' },
   'POST /api/v1/sources': { name: 'intruder' },
   'PATCH /api/v1/sources/{src}': { description: 'pwned' },
