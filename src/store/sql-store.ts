@@ -18,6 +18,8 @@ type Row = Record<string, unknown>;
 const MESSAGE_COLUMNS = [
   ['id', 'text'], ['app_id', 'text'], ['event_type', 'text'], ['event_id', 'text'], ['payload', 'text'], ['created_at', 'bigint'],
 ] as const;
+/** With the configuration counter each message's fan-out was read under (see insertMessagesAtOnce). */
+const MESSAGE_BATCH_COLUMNS = [...MESSAGE_COLUMNS, ['config_version', 'bigint']] as const;
 const DELIVERY_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['created_at', 'bigint']] as const;
 const RELEASE_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text']] as const;
 /** Deliveries per bulk insert: 4,096 values even padded (see SqlDialect.rows), far below SQLite's 32,766. */
@@ -374,17 +376,40 @@ export class SqlStore implements Store {
 
   async insertMessages(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
     if (items.length === 0) return [];
-    const results = await this.exec.transaction(async (tx) => {
-      // Fan-out read from the cache under an older counter than the one committed now: the configuration changed since
-      // (on another node, say, before its notification arrived). Those messages are refused whole, to be read again.
-      const checked = items.some((item) => item.configVersion != null);
-      const version = checked ? Number((await one<Row>(tx, 'SELECT version FROM config_version WHERE id = 1'))?.version ?? 0) : null;
-      const current = items.filter((item) => item.configVersion == null || item.configVersion === version);
-      const written = await this.writeMessages(tx, current);
-      return items.map((item): InsertMessageResult => written.get(item) ?? { ok: false, stale: true });
-    });
+    const results = this.sql.insertMessagesAtOnce && fanoutSize(items) <= DELIVERY_SLICE
+      ? await this.insertMessagesAtOnce(items)
+      : await this.exec.transaction(async (tx) => {
+        // Fan-out read from the cache under an older counter than the one committed now: the configuration changed
+        // since (on another node, say, before its notification arrived). Those messages are refused whole, to be read
+        // again.
+        const checked = items.some((item) => item.configVersion != null);
+        const version = checked ? Number((await one<Row>(tx, 'SELECT version FROM config_version WHERE id = 1'))?.version ?? 0) : null;
+        const current = items.filter((item) => item.configVersion == null || item.configVersion === version);
+        const written = await this.writeMessages(tx, current);
+        return items.map((item): InsertMessageResult => written.get(item) ?? { ok: false, stale: true });
+      });
     if (results.some((result) => 'stale' in result)) this.config.flush();
     return results;
+  }
+
+  /** The same as one statement (PostgreSQL), its own transaction: one round trip per batch. */
+  private async insertMessagesAtOnce(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
+    const messageRows = this.sql.rows('m', MESSAGE_BATCH_COLUMNS, 1, items.map(({ message: m, configVersion }) => [
+      m.id, m.appId, m.eventType, m.eventId, m.payload, m.createdAt, configVersion ?? null,
+    ]));
+    const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, MESSAGE_BATCH_COLUMNS.length + 1, deliveryValues(items));
+    const { version, inserted } = await this.sql.insertMessagesAtOnce!(this.exec, messageRows, deliveryRows);
+    return Promise.all(items.map(async (item): Promise<InsertMessageResult> => {
+      const { message, configVersion } = item;
+      if (inserted.has(message.id)) return { ok: true, message };
+      if (configVersion != null && configVersion !== version) return { ok: false, stale: true };
+      return { ok: false, existingId: await this.existingMessageId(this.exec, message) };
+    }));
+  }
+
+  private async existingMessageId(exec: SqlExecutor, message: Message): Promise<string> {
+    const row = await one<Row>(exec, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
+    return row ? String(row.id) : 'unknown';
   }
 
   /** A batch is three statements whatever its size: the messages, the existing ids of eventId duplicates, the deliveries. */
@@ -401,16 +426,9 @@ export class SqlStore implements Store {
     const fresh = new Set(inserted.map((row) => String(row.id)));
     for (const item of items) {
       const { message } = item;
-      if (fresh.has(message.id)) {
-        results.set(item, { ok: true, message });
-        continue;
-      }
-      const row = await one<Row>(tx, 'SELECT id FROM messages WHERE app_id = $1 AND event_id = $2', [message.appId, message.eventId]);
-      results.set(item, { ok: false, existingId: row ? String(row.id) : 'unknown' });
+      results.set(item, fresh.has(message.id) ? { ok: true, message } : { ok: false, existingId: await this.existingMessageId(tx, message) });
     }
-    const deliveries = items
-      .filter(({ message }) => fresh.has(message.id))
-      .flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
+    const deliveries = deliveryValues(items.filter(({ message }) => fresh.has(message.id)));
     // A batch's fan-out has no bound of its own (messages × endpoints): it is written in slices a statement can bind.
     for (let from = 0; from < deliveries.length; from += DELIVERY_SLICE) {
       const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries.slice(from, from + DELIVERY_SLICE));
@@ -618,6 +636,12 @@ export class SqlStore implements Store {
     return keysetPage(this.exec, sql, params, page, map, order, keyOf);
   }
 }
+
+const fanoutSize = (items: readonly NewMessage[]): number => items.reduce((sum, item) => sum + item.endpointIds.length, 0);
+
+/** The deliveries of the messages as rows of DELIVERY_COLUMNS. */
+const deliveryValues = (items: readonly NewMessage[]): unknown[][] =>
+  items.flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
 
 function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);

@@ -2,6 +2,7 @@ import { dueWindowFull, SKIP_WINDOW } from '../claim-window.js';
 import type { ClaimQuery, SqlDialect } from '../dialect.js';
 import { CLAIM_COLUMNS, CLAIM_ENDPOINT_ID } from '../rows.js';
 import type { SqlExecutor } from '../sql.js';
+import { retryDeadlocks } from './pg-executor.js';
 
 /** Leases the rows of CTE `due` ($1 now, $3 lease end, $4 owner) and returns them with their message's fields. */
 const LEASE_DUE = `UPDATE deliveries d SET status = 'sending', next_attempt_at = $3, lease_owner = $4, updated_at = $1
@@ -129,6 +130,33 @@ export function pgDialect(): SqlDialect {
     }),
     runScript: async (tx, sql) => {
       await tx.run(sql);
+    },
+    insertMessagesAtOnce: async (exec, messages, deliveries) => {
+      // Every CTE sees one snapshot, and the statement commits as a whole: the counter read here is the one the
+      // deliveries are written under.
+      const rows = await retryDeadlocks(() => exec.allRaw(
+        `WITH counter AS (SELECT version FROM config_version WHERE id = 1),
+         written AS (
+           INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at)
+           SELECT m.id, m.app_id, m.event_type, m.event_id, m.payload, m.created_at FROM ${messages.sql}, counter
+           WHERE m.config_version IS NULL OR m.config_version = counter.version
+           ON CONFLICT DO NOTHING RETURNING id
+         ),
+         fanned AS (
+           INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
+           SELECT d.message_id, d.endpoint_id, d.app_id, 'pending', d.created_at, d.created_at, d.created_at
+           FROM ${deliveries.sql} JOIN written ON written.id = d.message_id
+         )
+         SELECT NULL, version FROM counter UNION ALL SELECT id, NULL FROM written`,
+        [...messages.params, ...deliveries.params],
+      ));
+      const inserted = new Set<string>();
+      let version = 0;
+      for (const [id, counter] of rows) {
+        if (id === null) version = Number(counter);
+        else inserted.add(String(id));
+      }
+      return { version, inserted };
     },
   };
 }

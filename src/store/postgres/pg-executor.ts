@@ -47,20 +47,9 @@ export class PgExecutor implements SqlExecutor {
     return query(this.pool, sql, params).then((result) => result.rowCount ?? 0);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
-    // Batches written side by side (group commits in flight together) can meet on the same unique keys in opposite
-    // orders; PostgreSQL then aborts one of them as a deadlock, and running it again succeeds. The callbacks only
-    // touch the database, so a rerun is safe.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.transactionOnce(fn, options);
-      } catch (err) {
-        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= 5) throw err;
-        // A rerun at once can take the same key first again and meet the other transaction once more: wait a little,
-        // a random while, so that one of them gets ahead.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-      }
-    }
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+    // The callbacks only touch the database, so a rerun is safe.
+    return retryDeadlocks(() => this.transactionOnce(fn, options));
   }
 
   private async transactionOnce<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean }): Promise<T> {
@@ -131,6 +120,24 @@ function bound(client: pg.PoolClient, session = false): SqlExecutor {
 }
 
 const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * Batches written side by side (group commits in flight together) can meet on the same unique keys in opposite
+ * orders; PostgreSQL then aborts one of them as a deadlock, and running it again succeeds. `run` must be safe to rerun
+ * (a transaction, or one statement: either left nothing behind).
+ */
+export async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= 5) throw err;
+      // A rerun at once can take the same key first again and meet the other transaction once more: wait a little,
+      // a random while, so that one of them gets ahead.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
+}
 
 // Statements with parameters are prepared once per connection under a name derived from their text: the server then
 // skips parsing and planning them again (measured: about twice the queries per second on a 2-core machine).
