@@ -9,7 +9,7 @@
  * sending process's CPU time per delivery (from /proc), steadier than the rate on a shared machine.
  *
  *   npm run build && npx tsx bench/outbound.ts [--messages 20000] [--warmup 5000] [--concurrency 50]
- *     [--systems raw,floor,e2e,drain,bullmq,fanout] [--db sqlite|postgres://… (repeatable)] [--synchronous full|normal]
+ *     [--systems raw,floor,e2e,e2e-batch,drain,bullmq,fanout] [--db sqlite|postgres://… (repeatable)] [--synchronous full|normal]
  *     [--fanout-rounds 10] [--fanout-burst 100] [--cpu-prof <dir>]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,7 +29,7 @@ export interface OutboundOptions {
   /** Every system first handles this many messages that are not measured, so that each is compared warm. */
   warmup: number;
   concurrency: number;
-  /** Subset of raw, floor, e2e, drain, bullmq (end to end and drain), fanout. The raw loop runs whenever one of the first five does. */
+  /** Subset of raw, floor, e2e, e2e-batch (100 messages a request), drain, bullmq (end to end and drain), fanout. The raw loop runs whenever one of the first six does. */
   systems: string[];
   /** Databases of the Hookyard systems: `sqlite` (a fresh file each) or `postgres://…` (a fresh schema each). */
   dbs: string[];
@@ -49,7 +49,7 @@ export const OUTBOUND_DEFAULTS: OutboundOptions = {
   messages: 20_000,
   warmup: 5_000,
   concurrency: 50,
-  systems: ['raw', 'floor', 'e2e', 'drain', 'bullmq'],
+  systems: ['raw', 'floor', 'e2e', 'e2e-batch', 'drain', 'bullmq'],
   dbs: ['sqlite'],
   synchronous: 'full',
   fanoutRounds: 10,
@@ -150,6 +150,22 @@ async function sendMessages(url: string, agent: Agent, appId: string, count: num
   return Date.now() - started;
 }
 
+/** Messages per request and requests in flight of the batch sender: a producer that flushes its events in hundreds. */
+const BATCH_SIZE = 100;
+const BATCHES_IN_FLIGHT = 4;
+
+async function sendBatches(url: string, agent: Agent, appId: string, count: number): Promise<number> {
+  const started = Date.now();
+  await runPool(Math.ceil(count / BATCH_SIZE), BATCHES_IN_FLIGHT, async (b) => {
+    const messages = [];
+    for (let i = b * BATCH_SIZE; i < Math.min(count, (b + 1) * BATCH_SIZE); i++) messages.push({ eventType: 'bench.event', payload: benchPayload(i) });
+    const res = await hookyardApi(url, 'POST', `/api/v1/apps/${appId}/messages/batch`, { messages }, agent);
+    const refused = (res.data as Array<{ status: number }>).filter((r) => r.status !== 202).length;
+    if (refused > 0) throw new Error(`the batch route refused ${refused} of ${messages.length} messages`);
+  });
+  return Date.now() - started;
+}
+
 /**
  * End to end: `send(count)` hands `count` messages to a system that delivers them while they come (it returns the ms
  * that took); the warm-up ones first, then the measured ones, timed until the receiver has them all.
@@ -166,15 +182,15 @@ async function endToEnd(receiverUrl: string, o: OutboundOptions, send: (count: n
   return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (o.messages * 1000) / acceptMs };
 }
 
-/** Messages sent through the API while the worker delivers them: what a user sees. */
-function hookyardEndToEnd(receiverUrl: string, db: string, o: OutboundOptions): Promise<Measured> {
+/** Messages sent through the API while the worker delivers them: what a user sees. `batch` sends them 100 a request. */
+function hookyardEndToEnd(receiverUrl: string, db: string, o: OutboundOptions, batch = false): Promise<Measured> {
   return withDatabase(db, async (dir, database) => {
     await resetReceiver(receiverUrl);
     const server = await startNode(dir, 'all', database, o);
     const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
     try {
       const appId = await createApp(server.url, agent, receiverUrl);
-      return await endToEnd(receiverUrl, o, (count) => sendMessages(server.url, agent, appId, count, o.concurrency));
+      return await endToEnd(receiverUrl, o, (count) => (batch ? sendBatches(server.url, agent, appId, count) : sendMessages(server.url, agent, appId, count, o.concurrency)));
     } finally {
       await agent.close();
       await stopProcess(server.child);
@@ -331,15 +347,16 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
     return result;
   };
   try {
-    const wanted = ['raw', 'floor', 'e2e', 'drain', 'bullmq'].some((key) => systems.has(key));
+    const wanted = ['raw', 'floor', 'e2e', 'e2e-batch', 'drain', 'bullmq'].some((key) => systems.has(key));
     const raw = wanted ? await measure('raw', undefined, () => rawUndici(receiverUrl, o)) : undefined;
     const floorDrain = systems.has('floor') ? await measure('floor', undefined, () => floor(receiverUrl, o, 'drain')) : undefined;
     const floorE2e = systems.has('floor') ? await measure('floor-e2e', undefined, () => floor(receiverUrl, o, 'e2e')) : undefined;
-    const hookyard: Array<{ key: 'e2e' | 'drain'; db: string; result: Measured; loadAverage: number }> = [];
+    const hookyard: Array<{ key: 'e2e' | 'e2e-batch' | 'drain'; db: string; result: Measured; loadAverage: number }> = [];
     for (const db of o.dbs) {
-      for (const key of ['e2e', 'drain'] as const) {
+      for (const key of ['e2e', 'e2e-batch', 'drain'] as const) {
         if (!systems.has(key)) continue;
-        const result = await measure(key, db, () => (key === 'e2e' ? hookyardEndToEnd(receiverUrl, db, o) : hookyardDrain(receiverUrl, db, o)));
+        const run = { e2e: () => hookyardEndToEnd(receiverUrl, db, o), 'e2e-batch': () => hookyardEndToEnd(receiverUrl, db, o, true), drain: () => hookyardDrain(receiverUrl, db, o) }[key];
+        const result = await measure(key, db, run);
         hookyard.push({ key, db, result, loadAverage: runs.at(-1)!.loadAverage });
       }
     }
@@ -388,17 +405,18 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
       if (raw) ratios.raw = result.rate / raw.rate;
       const floorOfKey = key === 'drain' ? floorDrain : floorE2e;
       if (floorOfKey) ratios.floor = result.rate / floorOfKey.rate;
-      if (bullmq[key]) ratios[`BullMQ ${key === 'e2e' ? 'e2e' : 'drain'}`] = result.rate / bullmq[key]!.rate;
+      if (key !== 'e2e-batch' && bullmq[key]) ratios[`BullMQ ${key === 'e2e' ? 'e2e' : 'drain'}`] = result.rate / bullmq[key]!.rate;
+      const system = { e2e: 'Hookyard end to end', 'e2e-batch': `Hookyard end to end, ${BATCH_SIZE} messages a request`, drain: 'Hookyard worker draining a backlog' }[key];
       rows.push({
         section: 'outbound',
-        system: key === 'e2e' ? `Hookyard end to end, ${dbLabel(db)}` : `Hookyard worker draining a backlog, ${dbLabel(db)}`,
+        system: `${system}, ${dbLabel(db)}`,
         unit: 'deliveries/s',
         rate: result.rate,
         p50: result.p50,
         p99: result.p99,
         ratios,
         loadAverage: load(key, db),
-        note: key === 'e2e' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed` : `enqueued first; signed${cpuNote(result)}`,
+        note: key !== 'drain' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed` : `enqueued first; signed${cpuNote(result)}`,
       });
     }
     for (const key of ['e2e', 'drain'] as const) {
@@ -455,7 +473,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: String(OUTBOUND_DEFAULTS.warmup) },
       concurrency: { type: 'string', default: String(OUTBOUND_DEFAULTS.concurrency) },
       synchronous: { type: 'string', default: OUTBOUND_DEFAULTS.synchronous },
-      // Comma-separated subset of raw,floor,e2e,drain,bullmq,fanout: handy when working on one of them.
+      // Comma-separated subset of raw,floor,e2e,e2e-batch,drain,bullmq,fanout: handy when working on one of them.
       systems: { type: 'string', default: OUTBOUND_DEFAULTS.systems.join(',') },
       'cpu-prof': { type: 'string' },
       // sqlite (default: a fresh file per system) or postgres://… (a fresh schema per system, dropped after); repeatable.
