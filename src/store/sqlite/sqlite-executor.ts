@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SqlExecutor } from '../sql.js';
+import { WalSync } from './wal-sync.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -31,39 +32,48 @@ export class SqliteExecutor implements SqlExecutor {
   private readonly waiters: Array<() => void> = [];
   private savepoints = 0;
   private readonly synchronous: 'full' | 'normal';
+  /** Set when durable commits flush the WAL off the event loop (see WalSync); otherwise FULL does it inside COMMIT. */
+  private readonly walSync: WalSync | undefined;
 
-  constructor(options: SqliteOptions) {
+  constructor(options: SqliteOptions, walSync?: (walPath: string) => WalSync) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
+    const journal = this.db.pragma('journal_mode = WAL', { simple: true });
     this.synchronous = options.synchronous ?? 'full';
-    this.db.pragma(`synchronous = ${this.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    if (this.synchronous === 'full' && journal === 'wal' && options.path !== ':memory:') {
+      this.walSync = walSync ? walSync(`${options.path}-wal`) : new WalSync(`${options.path}-wal`);
+    }
+    this.db.pragma(`synchronous = ${this.synchronous === 'normal' || this.walSync ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
   }
 
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.outside(() => this.allNow<T>(sql, params));
+    return this.durably(sql, false, this.outside(() => this.allNow<T>(sql, params)));
   }
 
   allRaw(sql: string, params: readonly unknown[] = []): Promise<unknown[][]> {
-    return this.outside(() => this.allRawNow(sql, params));
+    return this.durably(sql, true, this.outside(() => this.allRawNow(sql, params)));
   }
 
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.outside(() => this.runNow(sql, params));
+    return this.durably(sql, false, this.outside(() => this.runNow(sql, params)));
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     await this.acquire();
-    const relax = options.durable === false && this.synchronous === 'full';
+    const relax = options.durable === false && this.synchronous === 'full' && !this.walSync;
+    let result: T;
     try {
       if (relax) this.control('PRAGMA synchronous = NORMAL');
-      return await this.runTransaction(fn, 'BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK');
+      result = await this.runTransaction(fn, 'BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK');
     } finally {
       if (relax) this.control('PRAGMA synchronous = FULL');
       this.release();
     }
+    // After the lock is released: the next transaction writes while this one's frames are being flushed.
+    if (this.walSync && options.durable !== false) await this.walSync.durable();
+    return result;
   }
 
   /** Executes a script of several statements (migrations). */
@@ -76,6 +86,7 @@ export class SqliteExecutor implements SqlExecutor {
     // Waits for an open transaction to finish rather than cutting it off.
     await this.acquire();
     try {
+      await this.walSync?.close();
       this.db.close();
     } finally {
       this.release();
@@ -162,6 +173,23 @@ export class SqliteExecutor implements SqlExecutor {
       cache.set(sql, prepared);
     }
     return prepared;
+  }
+
+  /** A write outside a transaction is its own durable commit: it resolves once WalSync has flushed it. */
+  private durably<T>(sql: string, raw: boolean, result: Promise<T>): Promise<T> {
+    if (!this.walSync) return result;
+    let readonly: boolean;
+    try {
+      readonly = this.prepare(sql, raw).statement.readonly;
+    } catch {
+      return result; // SQL that does not prepare: `result` already carries that error
+    }
+    if (readonly) return result;
+    const walSync = this.walSync;
+    return result.then(async (value) => {
+      await walSync.durable();
+      return value;
+    });
   }
 
   /** A statement outside any transaction: run now, or once the open transaction is over (see the class comment). */
