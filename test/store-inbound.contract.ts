@@ -22,13 +22,13 @@ export function runInboundStoreContract(name: string, makeStore: () => Promise<S
     const makeSource = (name: string, patch: Partial<Source> = {}): Promise<Source> =>
       store.createSource({
         id: newId('src', T0), name, description: '', methods: ['POST'], verification: { type: 'github', secret: 'It\'s a Secret to Everybody' },
-        ipAllowlist: null, dedup: null, response: null, handler: null, forward: [], createdAt: T0, updatedAt: T0, ...patch,
+        ipAllowlist: null, dedup: null, response: null, handler: null, forward: [], ordering: null, createdAt: T0, updatedAt: T0, ...patch,
       });
 
     const record = (sourceId: string, patch: Partial<InboundRecord> = {}, at = T0): InboundRecord => ({
       id: newId('req', at), sourceId, method: 'POST', path: '', query: 'a=1', headers: { 'content-type': 'application/json' },
       body: Buffer.from([0x7b, 0x7d, 0x00, 0xff]), receivedAt: at, status: 'accepted', responseStatus: 202, verified: true, reason: null,
-      dedupKey: null, duplicateOf: null, processing: { status: 'pending', output: null, error: null, durationMs: null, finishedAt: null },
+      dedupKey: null, duplicateOf: null, stale: false, processing: { status: 'pending', output: null, error: null, durationMs: null, finishedAt: null },
       ...patch,
     });
 
@@ -81,7 +81,9 @@ export function runInboundStoreContract(name: string, makeStore: () => Promise<S
       const b = record(source.id, { dedupKey: 'delivery-1' });
       const c = record(source.id, { dedupKey: 'delivery-2' });
       const results = await store.insertRequests([pending(a), pending(b), pending(c)]);
-      expect(results).toEqual([{ id: a.id, duplicateOf: null }, { id: b.id, duplicateOf: a.id }, { id: c.id, duplicateOf: null }]);
+      expect(results).toEqual([
+        { id: a.id, duplicateOf: null, stale: false }, { id: b.id, duplicateOf: a.id, stale: false }, { id: c.id, duplicateOf: null, stale: false },
+      ]);
       const [later] = await store.insertRequests([pending(record(source.id, { dedupKey: 'delivery-1' }))]);
       expect(later?.duplicateOf).toBe(a.id);
       expect(await store.getRequest(source.id, b.id)).toMatchObject({ status: 'duplicate', responseStatus: 200, duplicateOf: a.id, processing: { status: 'none' } });
@@ -90,6 +92,60 @@ export function runInboundStoreContract(name: string, makeStore: () => Promise<S
       const [elsewhere] = await store.insertRequests([pending(record(other.id, { dedupKey: 'delivery-1' }))]);
       expect(elsewhere?.duplicateOf).toBeNull();
       expect(await store.jobDepth()).toEqual({ pending: 3, running: 0 });
+    });
+
+    it('marks a request older than its entity\'s newest stale, without a job, in batch order and across batches', async () => {
+      const source = await makeSource('ordered', { ordering: { entity: '$.ticket.id', timestamp: '$.at' } });
+      expect((await store.getSource(source.id))?.ordering).toEqual({ entity: '$.ticket.id', timestamp: '$.at' });
+      const guarded = (entity: string, at: number, patch: Partial<InboundRecord> = {}): NewInboundRequest =>
+        ({ ...pending(record(source.id, patch)), ordering: { entity, at } });
+      const newer = guarded('t1', 200);
+      const older = guarded('t1', 100);
+      const tie = guarded('t1', 200);
+      const otherEntity = guarded('t2', 50);
+      const unguarded = pending(record(source.id));
+      const results = await store.insertRequests([newer, older, tie, otherEntity, unguarded]);
+      expect(results.map((r) => r.stale)).toEqual([false, true, false, false, false]);
+      expect(await store.getRequest(source.id, older.record.id)).toMatchObject({ stale: true, status: 'accepted', processing: { status: 'none' } });
+      expect(await store.getRequest(source.id, newer.record.id)).toMatchObject({ stale: false, processing: { status: 'pending' } });
+      expect(await store.jobDepth()).toEqual({ pending: 4, running: 0 });
+      // Later batches judge against what the earlier ones accepted; inside a batch each sees the ones before it.
+      const [late, latest, between] = await store.insertRequests([guarded('t1', 150), guarded('t1', 300), guarded('t1', 250)]);
+      expect([late?.stale, latest?.stale, between?.stale]).toEqual([true, false, true]);
+      expect((await store.insertRequests([guarded('t1', 300)]))[0]?.stale).toBe(false);
+      // A duplicate (dedup key) moves nothing, and another source keeps its own newest per entity.
+      const [copy] = await store.insertRequests([guarded('t2', 500, { dedupKey: 'd1' })]);
+      expect(copy?.stale).toBe(false);
+      const [dup] = await store.insertRequests([guarded('t2', 900, { dedupKey: 'd1' })]);
+      expect(dup).toMatchObject({ duplicateOf: expect.any(String), stale: false });
+      expect((await store.insertRequests([guarded('t2', 600)]))[0]?.stale).toBe(false);
+      const second = await makeSource('ordered-2');
+      const [elsewhere] = await store.insertRequests([{ ...pending(record(second.id)), ordering: { entity: 't1', at: 1 } }]);
+      expect(elsewhere?.stale).toBe(false);
+      // Replay forces a stale request through: it stays marked stale, and gets a job.
+      expect(await store.requeueRequest(source.id, older.record.id, T0 + 1)).toBe(true);
+      expect(await store.getRequest(source.id, older.record.id)).toMatchObject({ stale: true, processing: { status: 'pending' } });
+      const claimed = await store.claimJobs({ now: T0 + 2, limit: 100, leaseUntil: T0 + 10_000, owner: 'w1' });
+      expect(claimed.map((job) => job.request.id)).toContain(older.record.id);
+      expect(await store.deleteSource(source.id)).toBe(true);
+    });
+
+    it('resolves concurrent arrivals for one entity: the newest is never stale and becomes the entity\'s newest', async () => {
+      const source = await makeSource('racing');
+      const times = Array.from({ length: 20 }, (_, i) => 1_000 + i * 10).sort(() => Math.random() - 0.5);
+      const items = times.map((at) => ({ ...pending(record(source.id)), ordering: { entity: 'e', at } }));
+      const results = await Promise.all(items.map((item) => store.insertRequests([item]).then(([result]) => result!)));
+      const max = Math.max(...times);
+      results.forEach((result, i) => {
+        if (times[i] === max) expect(result.stale).toBe(false);
+      });
+      expect(results.some((result) => !result.stale)).toBe(true);
+      const probe = (at: number) => store.insertRequests([{ ...pending(record(source.id)), ordering: { entity: 'e', at } }]).then(([r]) => r!.stale);
+      expect(await probe(max - 1)).toBe(true);
+      expect(await probe(max)).toBe(false);
+      const stored = await Promise.all(items.map((item) => store.getRequest(source.id, item.record.id)));
+      expect(stored.map((r) => r?.stale)).toEqual(results.map((r) => r.stale));
+      expect(await store.jobDepth()).toEqual({ pending: results.filter((r) => !r.stale).length + 1, running: 0 });
     });
 
     it('claims jobs with a lease, retakes expired leases, and finishes only under the lease', async () => {
@@ -169,6 +225,76 @@ export function runInboundStoreContract(name: string, makeStore: () => Promise<S
       expect(await ids({})).toEqual(['p2']);
       expect(await store.findDocuments('other', {}, 10)).toHaveLength(1);
       await expect(store.findDocuments('payments', { 'a..b': 1 }, 10)).rejects.toMatchObject({ code: 'validation_error' });
+    });
+  });
+
+  describe(`inbound store contract, documents' scan and read-modify-write (the Mongo layer): ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+      const doc = (id: string, data: Record<string, unknown>, at: number) => store.insertDocument('docs', { id, data, createdAt: at, updatedAt: at });
+      await doc('d1', { flag: true, tags: ['a', 'b'], n: 1, customer: { id: 'c1' } }, T0);
+      await doc('d2', { flag: 1, tags: 'a', n: 2, text: '{"x":1}' }, T0 + 1);
+      await doc('d3', { tags: [null, 'c'], text: 'plain', obj: { x: 1 } }, T0 + 2);
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    const scanIds = async (fields: Record<string, string | number | boolean | null>, ids?: string[], limit = 100) =>
+      (await store.scanDocuments('docs', { fields, ids, limit })).map((d) => d.id);
+
+    it('scans by scalar equality with exact JSON types, matching elements of arrays, by ids, oldest first', async () => {
+      expect(await scanIds({})).toEqual(['d1', 'd2', 'd3']);
+      expect(await scanIds({ tags: 'a' })).toEqual(['d1', 'd2']);
+      expect(await scanIds({ tags: null })).toEqual(['d3']);
+      expect(await scanIds({ missing: null })).toEqual(['d1', 'd2', 'd3']);
+      expect(await scanIds({ flag: true })).toEqual(['d1']);
+      expect(await scanIds({ flag: 1 })).toEqual(['d2']);
+      expect(await scanIds({ n: 1 })).toEqual(['d1']);
+      expect(await scanIds({ text: '{"x":1}' })).toEqual(['d2']);
+      expect(await scanIds({ obj: '{"x":1}' })).toEqual([]);
+      expect(await scanIds({ 'customer.id': 'c1', tags: 'b' })).toEqual(['d1']);
+      expect(await scanIds({}, ['d3', 'd1', 'nope'])).toEqual(['d1', 'd3']);
+      expect(await scanIds({ tags: 'a' }, ['d2', 'd3'])).toEqual(['d2']);
+      expect(await scanIds({}, [])).toEqual([]);
+      expect(await scanIds({}, undefined, 2)).toEqual(['d1', 'd2']);
+      await expect(scanIds({ 'a..b': 1 })).rejects.toMatchObject({ code: 'validation_error' });
+    });
+
+    it('applies the writes of a modify step in one transaction, and nothing when the step throws', async () => {
+      const result = await store.modifyDocuments('docs', { fields: { tags: 'a' }, limit: 10 }, (found) => ({
+        writes: {
+          update: found.filter((d) => d.id === 'd1').map((d) => ({ ...d, data: { ...d.data, n: 10 }, updatedAt: T0 + 5 })),
+          delete: ['d2'],
+          insert: [{ id: 'd4', data: { new: true }, createdAt: T0 + 5, updatedAt: T0 + 5 }],
+        },
+        result: found.map((d) => d.id),
+      }));
+      expect(result).toEqual(['d1', 'd2']);
+      expect(await store.scanDocuments('docs', { fields: {}, limit: 10 })).toEqual([
+        { id: 'd1', data: { flag: true, tags: ['a', 'b'], n: 10, customer: { id: 'c1' } }, createdAt: T0, updatedAt: T0 + 5 },
+        expect.objectContaining({ id: 'd3' }),
+        { id: 'd4', data: { new: true }, createdAt: T0 + 5, updatedAt: T0 + 5 },
+      ]);
+      await expect(store.modifyDocuments('docs', { fields: {}, limit: 10 }, () => {
+        throw new Error('refused');
+      })).rejects.toThrow('refused');
+      await expect(store.modifyDocuments('docs', { fields: {}, limit: 10 }, () => ({
+        writes: { delete: ['d1'], insert: [{ id: 'd3', data: {}, createdAt: T0, updatedAt: T0 }] }, result: null,
+      }))).rejects.toMatchObject({ code: 'conflict' });
+      expect(await scanIds({})).toEqual(['d1', 'd3', 'd4']);
+    });
+
+    it('serialises concurrent read-modify-writes of one document', async () => {
+      await Promise.all(Array.from({ length: 20 }, () =>
+        store.modifyDocuments('docs', { fields: {}, ids: ['d2'], limit: 1 }, ([d]) => ({
+          writes: { update: [{ ...d!, data: { ...d!.data, n: (d!.data.n as number) + 1 } }] }, result: null,
+        }))));
+      expect((await store.scanDocuments('docs', { fields: {}, ids: ['d2'], limit: 1 }))[0]!.data.n).toBe(22);
     });
   });
 }

@@ -188,6 +188,12 @@ const sourceFields = {
       ],
     },
   },
+  ordering: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['entity', 'timestamp'],
+    properties: { entity: { type: 'string', maxLength: 256 }, timestamp: { type: 'string', maxLength: 256 } },
+  },
 } as const;
 
 export const sourceBody = { type: 'object', additionalProperties: false, properties: sourceFields } as const;
@@ -222,6 +228,7 @@ export const inboundRequestSchema = {
     verified: { type: ['boolean', 'null'] },
     reason: { type: ['string', 'null'] },
     duplicateOf: { type: ['string', 'null'] },
+    stale: { type: 'boolean' },
     processing: {
       type: 'object',
       properties: {

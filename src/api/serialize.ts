@@ -99,6 +99,7 @@ export const sourceJson = (source: Source, baseUrl: string) => ({
   response: source.response,
   handler: source.handler,
   forward: source.forward,
+  ordering: source.ordering ?? null,
   createdAt: iso(source.createdAt),
   updatedAt: iso(source.updatedAt),
 });
@@ -122,6 +123,7 @@ export const inboundRequestJson = (record: InboundRecord) => {
     verified: record.verified,
     reason: record.reason,
     duplicateOf: record.duplicateOf,
+    stale: record.stale,
     processing: {
       status: record.processing.status,
       output: record.processing.output,

@@ -2,8 +2,9 @@ import { HookyardError } from '../errors.js';
 import { newId } from '../ids.js';
 import { isDedupJsonPath } from '../inbound/dedup.js';
 import { IpAllowlist } from '../inbound/ip-allowlist.js';
+import { isOrderingJsonPath, isOrderingTimestampRef } from '../inbound/ordering.js';
 import { presetFor, VERIFICATION_TYPES } from '../inbound/verify/index.js';
-import type { ForwardTarget, Source, SourcePatch, SourceResponse, SourceVerification, Store } from '../store/store.js';
+import type { ForwardTarget, Source, SourceOrdering, SourcePatch, SourceResponse, SourceVerification, Store } from '../store/store.js';
 import { checkEndpointUrl, type EndpointService } from './endpoints.js';
 
 export interface SourceInput {
@@ -16,6 +17,7 @@ export interface SourceInput {
   response?: SourceResponse | null;
   handler?: string | null;
   forward?: ForwardTarget[];
+  ordering?: SourceOrdering | null;
 }
 
 /** A source's name is the last segment of its receiving URL. */
@@ -65,6 +67,7 @@ export class SourceService {
       response: null,
       handler: null,
       forward: [],
+      ordering: null,
       createdAt: now,
       updatedAt: now,
       ...this.check(input),
@@ -127,6 +130,7 @@ export class SourceService {
       patch.handler = input.handler;
     }
     if (input.forward !== undefined) patch.forward = input.forward.map((target, index) => this.checkForward(target, index));
+    if (input.ordering !== undefined) patch.ordering = checkOrdering(input.ordering);
     return patch;
   }
 
@@ -194,4 +198,16 @@ function checkDedup(dedup: SourceInput['dedup']): Source['dedup'] {
   if (dedup.header !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(dedup.header)) throw invalid('/body/dedup/header', 'not a header name');
   if (dedup.jsonPath !== undefined && !isDedupJsonPath(dedup.jsonPath)) throw invalid('/body/dedup/jsonPath', 'use a path like $.id or $.data[0].id');
   return dedup;
+}
+
+function checkOrdering(ordering: SourceInput['ordering']): SourceOrdering | null {
+  if (ordering === null || ordering === undefined) return null;
+  if (typeof ordering !== 'object') throw invalid('/body/ordering', 'give {entity, timestamp}');
+  if (typeof ordering.entity !== 'string' || !isOrderingJsonPath(ordering.entity)) {
+    throw invalid('/body/ordering/entity', 'use a JSON path like $.ticket.id or $.items[0].id');
+  }
+  if (typeof ordering.timestamp !== 'string' || !isOrderingTimestampRef(ordering.timestamp)) {
+    throw invalid('/body/ordering/timestamp', 'use a JSON path like $.updated_at, or header:<name> for a header');
+  }
+  return { entity: ordering.entity, timestamp: ordering.timestamp };
 }

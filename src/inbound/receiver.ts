@@ -10,6 +10,7 @@ import { dedupKeyOf } from './dedup.js';
 import type { InboundFeed } from './feed.js';
 import { toHttpResponse } from './handlers/run.js';
 import { IpAllowlist } from './ip-allowlist.js';
+import { orderingOf } from './ordering.js';
 import type { RequestProcessor } from './processing.js';
 import { presetFor } from './verify/index.js';
 import type { InboundRequest } from './verify/preset.js';
@@ -99,6 +100,7 @@ export class InboundReceiver {
       reason: null,
       dedupKey: null,
       duplicateOf: null,
+      stale: false,
       processing: NOT_PROCESSED,
     };
 
@@ -150,13 +152,21 @@ export class InboundReceiver {
       record.processing = { ...NOT_PROCESSED, status: 'pending' };
     }
 
-    const stored = await this.batcher.submit({ record, job });
+    const ordering = source.ordering ? orderingOf(source.ordering, request.headers, request.body) : undefined;
+    if (source.ordering && ordering === undefined) {
+      this.logger.debug({ sourceId: source.id, requestId: record.id }, 'no entity or timestamp for the ordering guard; processed as usual');
+    }
+
+    const stored = await this.batcher.submit({ record, job, ordering });
     this.feed.publish(source.id);
     if (stored.duplicateOf !== null) {
       this.metrics.inboundRequests.inc({ status: 'duplicate' });
       return json(200, { id: stored.duplicateOf, duplicate: true });
     }
     this.metrics.inboundRequests.inc({ status: 'accepted' });
+    // Older than the newest accepted for its entity: stored without a job. A sync-mode source answers as when its
+    // handler runs late (202 and the id), as there is no handler result to send.
+    if (stored.stale) return fixed ?? json(202, { id: record.id });
     if (job?.status === 'pending') this.signal.notify();
     if (inline) return this.processInline(record, source);
     return fixed ?? json(202, { id: record.id });

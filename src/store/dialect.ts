@@ -49,3 +49,21 @@ export interface SqlDialect {
    */
   insertMessagesAtOnce?(exec: SqlExecutor, messages: BulkRows, deliveries: BulkRows): Promise<{ version: number; inserted: Set<string> }>;
 }
+
+/**
+ * MongoDB's equality for the handlers' documents: the JSON at the path in `$pathParam` is the scalar JSON in
+ * `$valueParam` (null also matching a missing field, as `jsonFieldEquals`), or an array holding it as an element.
+ * Exact for scalars on both databases: SQLite's JSON functions make true and 1 (and a string and an object's JSON
+ * text) alike, so the JSON types are compared too.
+ */
+export function jsonFieldHolds(kind: SqlExecutor['dialect'], sql: SqlDialect, column: string, pathParam: number, valueParam: number): string {
+  const equals = sql.jsonFieldEquals(column, pathParam, valueParam);
+  if (kind === 'postgres') {
+    const at = `(${column}::jsonb #> $${pathParam}::text[])`;
+    return `(${equals} OR (jsonb_typeof(${at}) = 'array' AND ${at} @> jsonb_build_array($${valueParam}::jsonb)))`;
+  }
+  const type = `json_type($${valueParam})`;
+  return `((${equals} AND (json_type(${column}, $${pathParam}) IS ${type} OR ${type} = 'null'))
+    OR (json_type(${column}, $${pathParam}) = 'array' AND EXISTS (SELECT 1 FROM json_each(${column}, $${pathParam}) AS element
+      WHERE element.type = ${type} AND element.value IS json_extract($${valueParam}, '$'))))`;
+}

@@ -1,11 +1,11 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import { HookyardError } from '../errors.js';
-import type { SqlDialect } from './dialect.js';
+import { jsonFieldHolds, type SqlDialect } from './dialect.js';
 import { keysetPage } from './keyset.js';
 import { one, type SqlExecutor } from './sql.js';
 import type {
   ClaimedJob, DocumentFilter, InboundRecord, InsertRequestResult, NewInboundRequest, Page, PageQuery, ProcessingResult,
-  RequestFilter, Source, SourcePatch, StoredDocument,
+  RequestFilter, Source, SourcePatch, StoredDocument, DocumentScan, DocumentWrites,
 } from './store.js';
 
 type Row = Record<string, unknown>;
@@ -20,6 +20,7 @@ const SOURCE_COLUMNS: Record<keyof SourcePatch, string> = {
   response: 'response',
   handler: 'handler',
   forward: 'forward',
+  ordering: 'ordering',
 };
 
 const FIELD_SEGMENT = /^[A-Za-z0-9_$-]{1,100}$/;
@@ -40,12 +41,12 @@ export class SqlInboundStore {
   async createSource(source: Source): Promise<Source> {
     const rows = await this.exec.all(
       `INSERT INTO sources (id, name, description, methods, verification, ip_allowlist, dedup, response, handler, forward,
-         created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING id`,
+         created_at, updated_at, ordering)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING id`,
       [
         source.id, source.name, source.description, JSON.stringify(source.methods), this.sealVerification(source.verification),
         jsonText(source.ipAllowlist), jsonText(source.dedup), jsonText(source.response), source.handler,
-        JSON.stringify(source.forward), source.createdAt, source.updatedAt,
+        JSON.stringify(source.forward), source.createdAt, source.updatedAt, jsonText(source.ordering),
       ],
     );
     if (rows.length === 0) throw await this.nameConflict(source.name);
@@ -88,6 +89,7 @@ export class SqlInboundStore {
       // Jobs and requests cascade too; deleting them first keeps the cascade from walking the big tables by FK.
       await tx.run('DELETE FROM jobs WHERE source_id = $1', [id]);
       await tx.run('DELETE FROM requests WHERE source_id = $1', [id]);
+      await tx.run('DELETE FROM source_ordering WHERE source_id = $1', [id]);
       return (await tx.run('DELETE FROM sources WHERE id = $1', [id])) > 0;
     });
   }
@@ -114,6 +116,7 @@ export class SqlInboundStore {
       response: parsed<Source['response']>(row.response),
       handler: row.handler === null ? null : String(row.handler),
       forward: parsed<Source['forward']>(row.forward) ?? [],
+      ordering: parsed<Source['ordering']>(row.ordering),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
     };
@@ -123,14 +126,15 @@ export class SqlInboundStore {
 
   async insertRequests(items: readonly NewInboundRequest[]): Promise<InsertRequestResult[]> {
     if (items.length === 0) return [];
-    // The whole batch in a few statements: the requests, then (rarely) their duplicates, then the jobs.
+    // The whole batch in a few statements: the requests, then (rarely) their duplicates, the out-of-order guard, the jobs.
     return this.exec.transaction(async (tx) => {
       const inserted = new Set((await this.insertRecords(tx, items.map((item) => item.record))).map((row) => String(row.id)));
+      const stale = await this.markStale(tx, items.filter(({ record }) => inserted.has(record.id)));
       const results: InsertRequestResult[] = [];
       const duplicates: InboundRecord[] = [];
       for (const { record } of items) {
         if (inserted.has(record.id)) {
-          results.push({ id: record.id, duplicateOf: null });
+          results.push({ id: record.id, duplicateOf: null, stale: stale.has(record.id) });
           continue;
         }
         // The unique (source, dedup key) index refused it: an earlier copy holds the key, maybe in this very batch.
@@ -138,10 +142,10 @@ export class SqlInboundStore {
         if (!first) throw new Error(`request ${record.id} conflicts on its id`);
         const duplicateOf = String(first.id);
         duplicates.push({ ...record, status: 'duplicate', responseStatus: 200, dedupKey: null, duplicateOf, processing: { ...record.processing, status: 'none' } });
-        results.push({ id: record.id, duplicateOf });
+        results.push({ id: record.id, duplicateOf, stale: false });
       }
       if (duplicates.length > 0) await this.insertRecords(tx, duplicates);
-      const jobs = items.filter(({ record, job }) => job !== null && inserted.has(record.id)).map(({ record, job }) =>
+      const jobs = items.filter(({ record, job }) => job !== null && inserted.has(record.id) && !stale.has(record.id)).map(({ record, job }) =>
         job!.status === 'pending'
           ? [record.id, record.sourceId, 'pending', record.receivedAt, 0, null, record.receivedAt]
           : [record.id, record.sourceId, 'running', job!.leaseUntil, 1, job!.leaseOwner, record.receivedAt]);
@@ -154,6 +158,35 @@ export class SqlInboundStore {
       }
       return results;
     });
+  }
+
+  /**
+   * The out-of-order guard, inside the batch's transaction: each guarded request moves its entity's newest time forward
+   * (a tie too) or, when the entity already has a newer one, is marked stale. Upserts run grouped by entity, keeping the
+   * batch's order within one, so that each sees the ones before it and two nodes' batches lock entity rows in the same
+   * order (no deadlock); on PostgreSQL the row lock makes a concurrent batch wait and then judge against this one's time.
+   */
+  private async markStale(tx: SqlExecutor, items: readonly NewInboundRequest[]): Promise<Set<string>> {
+    const guarded = items.filter((item) => item.ordering !== undefined);
+    const stale = new Set<string>();
+    if (guarded.length === 0) return stale;
+    const key = (item: NewInboundRequest) => `${item.record.sourceId}\u0000${item.ordering!.entity}`;
+    const sorted = guarded.map((item, index) => ({ item, index }))
+      .sort((a, b) => (key(a.item) < key(b.item) ? -1 : key(a.item) > key(b.item) ? 1 : a.index - b.index));
+    for (const { item: { record, ordering } } of sorted) {
+      const moved = await tx.all(
+        `INSERT INTO source_ordering (source_id, entity, newest_at, request_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (source_id, entity) DO UPDATE SET newest_at = excluded.newest_at, request_id = excluded.request_id
+           WHERE source_ordering.newest_at <= excluded.newest_at
+         RETURNING request_id`,
+        [record.sourceId, ordering!.entity, ordering!.at, record.id],
+      );
+      if (moved.length === 0) stale.add(record.id);
+    }
+    if (stale.size > 0) {
+      await tx.run(`UPDATE requests SET stale = 1, processing_status = 'none' WHERE ${this.sql.inList('id', 1)}`, [this.sql.listParam([...stale])]);
+    }
+    return stale;
   }
 
   private insertRecords(tx: SqlExecutor, records: readonly InboundRecord[]): Promise<Row[]> {
@@ -293,7 +326,7 @@ export class SqlInboundStore {
     // Merged here rather than in SQL so that both databases give the same shallow-merge result.
     return this.exec.transaction(async (tx) => {
       const { where, params } = this.documentWhere(collection, filter);
-      const rows = await tx.all<Row>(`SELECT id, data FROM documents WHERE ${where}`, params);
+      const rows = await tx.all<Row>(`SELECT id, data FROM documents WHERE ${where}${this.lockRows()}`, params);
       for (const row of rows) {
         const data = { ...(JSON.parse(String(row.data)) as Record<string, unknown>), ...patch };
         await tx.run('UPDATE documents SET data = $3, updated_at = $4 WHERE collection = $1 AND id = $2', [
@@ -309,6 +342,71 @@ export class SqlInboundStore {
     return this.exec.run(`DELETE FROM documents WHERE ${where}`, params);
   }
 
+  async scanDocuments(collection: string, scan: DocumentScan): Promise<StoredDocument[]> {
+    return (await this.selectScan(this.exec, collection, scan, '')).map(toDocument);
+  }
+
+  async modifyDocuments<T>(collection: string, scan: DocumentScan, change: (found: StoredDocument[]) => { writes: DocumentWrites; result: T }): Promise<T> {
+    for (let run = 1; ; run++) {
+      try {
+        return await this.exec.transaction(async (tx) => {
+          const { writes, result } = change((await this.selectScan(tx, collection, scan, this.lockRows())).map(toDocument));
+          await this.writeDocuments(tx, collection, writes);
+          return result;
+        });
+      } catch (err) {
+        // An upsert that lost the race to insert the same id finds the winner's document on the second run.
+        if (!(err instanceof InsertConflict)) throw err;
+        if (run === 2) throw new HookyardError('conflict', `document "${err.id}" already exists in "${collection}"`, { id: err.id });
+      }
+    }
+  }
+
+  /** PostgreSQL row locks, re-read at their latest version once a concurrent writer commits; SQLite's transactions are exclusive. */
+  private lockRows(): string {
+    return this.exec.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  }
+
+  private selectScan(exec: SqlExecutor, collection: string, scan: DocumentScan, lock: string): Promise<Row[]> {
+    const params: unknown[] = [collection];
+    const where = ['collection = $1'];
+    if (scan.ids !== undefined) where.push(this.sql.inList('id', params.push(this.sql.listParam(scan.ids))));
+    for (const [field, value] of Object.entries(scan.fields)) {
+      const pathParam = params.push(this.sql.jsonPathParam(this.fieldPath(field)));
+      where.push(jsonFieldHolds(this.exec.dialect, this.sql, 'data', pathParam, params.push(JSON.stringify(value))));
+    }
+    return exec.all<Row>(`SELECT * FROM documents WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${params.push(scan.limit)}${lock}`, params);
+  }
+
+  private async writeDocuments(tx: SqlExecutor, collection: string, writes: DocumentWrites): Promise<void> {
+    if (writes.delete !== undefined && writes.delete.length > 0) {
+      await tx.run(`DELETE FROM documents WHERE collection = $1 AND ${this.sql.inList('id', 2)}`, [collection, this.sql.listParam(writes.delete)]);
+    }
+    const updates = writes.update ?? [];
+    for (let from = 0; from < updates.length; from += DOCUMENT_SLICE) {
+      const rows = this.sql.rows('v', DOCUMENT_COLUMNS, 2, updates.slice(from, from + DOCUMENT_SLICE).map(documentParams));
+      await tx.run(
+        `UPDATE documents AS d SET data = v.data, updated_at = v.updated_at FROM ${rows.sql} WHERE d.collection = $1 AND d.id = v.id`,
+        [collection, ...rows.params],
+      );
+    }
+    for (const document of writes.insert ?? []) {
+      const inserted = await tx.all(
+        'INSERT INTO documents (collection, id, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id',
+        [collection, ...documentParams(document)],
+      );
+      if (inserted.length === 0) throw new InsertConflict(document.id);
+    }
+  }
+
+  private fieldPath(field: string): string[] {
+    const path = field.split('.');
+    if (!path.every((segment) => FIELD_SEGMENT.test(segment))) {
+      throw new HookyardError('validation_error', `invalid document field "${field}": use letters, digits, _ and - between dots`);
+    }
+    return path;
+  }
+
   private documentWhere(collection: string, filter: DocumentFilter): { where: string; params: unknown[] } {
     const params: unknown[] = [collection];
     const where = ['collection = $1'];
@@ -317,11 +415,7 @@ export class SqlInboundStore {
         where.push(`id = $${params.push(String(value))}`);
         continue;
       }
-      const path = field.split('.');
-      if (!path.every((segment) => FIELD_SEGMENT.test(segment))) {
-        throw new HookyardError('validation_error', `invalid document field "${field}": use letters, digits, _ and - between dots`);
-      }
-      const pathParam = params.push(this.sql.jsonPathParam(path));
+      const pathParam = params.push(this.sql.jsonPathParam(this.fieldPath(field)));
       const valueParam = params.push(JSON.stringify(value ?? null));
       where.push(this.sql.jsonFieldEquals('data', pathParam, valueParam));
     }
@@ -366,6 +460,7 @@ function toRecord(row: Row): InboundRecord {
     reason: row.reason === null ? null : String(row.reason),
     dedupKey: row.dedup_key === null ? null : String(row.dedup_key),
     duplicateOf: row.duplicate_of === null ? null : String(row.duplicate_of),
+    stale: Number(row.stale) === 1,
     processing: {
       status: String(row.processing_status) as InboundRecord['processing']['status'],
       output: parsed<unknown>(row.processing_output),
@@ -374,6 +469,18 @@ function toRecord(row: Row): InboundRecord {
       finishedAt: row.processed_at === null ? null : Number(row.processed_at),
     },
   };
+}
+
+const DOCUMENT_COLUMNS = [['id', 'text'], ['data', 'text'], ['created_at', 'bigint'], ['updated_at', 'bigint']] as const;
+// 1024 rows × 4 columns: well within SQLite's 32,766 parameters.
+const DOCUMENT_SLICE = 1024;
+
+const documentParams = (document: StoredDocument): unknown[] => [document.id, JSON.stringify(document.data), document.createdAt, document.updatedAt];
+
+class InsertConflict extends Error {
+  constructor(readonly id: string) {
+    super(`document "${id}" exists`);
+  }
 }
 
 function toDocument(row: Row): StoredDocument {

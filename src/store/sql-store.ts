@@ -125,6 +125,8 @@ export class SqlStore implements Store {
   readonly findDocuments: Store['findDocuments'] = (collection, filter, limit) => this.inbound.findDocuments(collection, filter, limit);
   readonly updateDocuments: Store['updateDocuments'] = (collection, filter, patch, now) => this.inbound.updateDocuments(collection, filter, patch, now);
   readonly deleteDocuments: Store['deleteDocuments'] = (collection, filter) => this.inbound.deleteDocuments(collection, filter);
+  readonly scanDocuments: Store['scanDocuments'] = (collection, scan) => this.inbound.scanDocuments(collection, scan);
+  readonly modifyDocuments: Store['modifyDocuments'] = (collection, scan, change) => this.inbound.modifyDocuments(collection, scan, change);
 
   async ping(): Promise<void> {
     await this.exec.all('SELECT 1 AS ok');

@@ -186,6 +186,12 @@ export interface SourceResponse {
 
 export type ForwardTarget = { url: string } | { app: string; eventType: string };
 
+/** The out-of-order guard: where a request names its entity (a JSON path) and its time (a JSON path or `header:<name>`). */
+export interface SourceOrdering {
+  entity: string;
+  timestamp: string;
+}
+
 export interface Source {
   id: string;
   name: string;
@@ -199,11 +205,13 @@ export interface Source {
   /** Handler file name (without extension); null = the file named after the source, when there is one. */
   handler: string | null;
   forward: ForwardTarget[];
+  /** null or absent = no out-of-order guard. */
+  ordering?: SourceOrdering | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type SourcePatch = Partial<Pick<Source, 'name' | 'description' | 'methods' | 'verification' | 'ipAllowlist' | 'dedup' | 'response' | 'handler' | 'forward'>>;
+export type SourcePatch = Partial<Pick<Source, 'name' | 'description' | 'methods' | 'verification' | 'ipAllowlist' | 'dedup' | 'response' | 'handler' | 'forward' | 'ordering'>>;
 
 export type RequestStatus = 'accepted' | 'rejected' | 'duplicate';
 export type ProcessingStatus = 'none' | 'pending' | 'running' | 'succeeded' | 'failed';
@@ -237,6 +245,8 @@ export interface InboundRecord {
   reason: string | null;
   dedupKey: string | null;
   duplicateOf: string | null;
+  /** It arrived older than the newest request already accepted for its entity (the source's `ordering`): not processed. */
+  stale: boolean;
   processing: ProcessingResult;
 }
 
@@ -244,12 +254,18 @@ export interface NewInboundRequest {
   record: InboundRecord;
   /** Queue processing: 'pending' for the processor, or 'running' leased to `leaseOwner` (sync mode runs it inline). */
   job: null | { status: 'pending' } | { status: 'running'; leaseOwner: string; leaseUntil: number };
+  /** The request's entity and time (epoch ms) under the source's `ordering`; absent = not guarded. */
+  ordering?: { entity: string; at: number } | undefined;
 }
 
-/** Where an inserted request ended up: itself, or the earlier request with the same dedup key. */
+/**
+ * Where an inserted request ended up: itself, or the earlier request with the same dedup key. `stale`: older than the
+ * newest accepted for its entity, so it was stored with stale = true, processing 'none' and no job.
+ */
 export interface InsertRequestResult {
   id: string;
   duplicateOf: string | null;
+  stale: boolean;
 }
 
 export interface ClaimedJob {
@@ -271,6 +287,25 @@ export interface StoredDocument {
 
 /** Equality on top-level or dotted fields of a document; `_id` matches the document's id. */
 export type DocumentFilter = Record<string, unknown>;
+
+/**
+ * What the handlers' Mongo layer asks SQL for: a superset of the documents its filter matches (it filters them exactly
+ * in TS), oldest first, at most `limit`.
+ */
+export interface DocumentScan {
+  /** Each (dotted) field equals its scalar value, or is an array holding it (MongoDB's equality on arrays). */
+  fields: Record<string, string | number | boolean | null>;
+  /** When given, the document's id is one of these. */
+  ids?: readonly string[];
+  limit: number;
+}
+
+/** The writes of one `modifyDocuments` step; updates replace a document's data and updated_at by id. */
+export interface DocumentWrites {
+  insert?: readonly StoredDocument[];
+  update?: readonly StoredDocument[];
+  delete?: readonly string[];
+}
 
 /** Activity per minute since a time, for the dashboard's overview. */
 export interface ActivityStats {
@@ -421,4 +456,11 @@ export interface Store {
   /** Merges `patch` into the top level of every matching document. Returns how many changed. */
   updateDocuments(collection: string, filter: DocumentFilter, patch: Record<string, unknown>, now: number): Promise<number>;
   deleteDocuments(collection: string, filter: DocumentFilter): Promise<number>;
+  scanDocuments(collection: string, scan: DocumentScan): Promise<StoredDocument[]>;
+  /**
+   * A read-modify-write without lost updates: hands the documents of `scan` to `change`, locked against other writers
+   * until the writes it returns commit. `change` may run more than once (a transaction run again), so it must be pure.
+   * An insert whose id exists fails with `conflict`.
+   */
+  modifyDocuments<T>(collection: string, scan: DocumentScan, change: (found: StoredDocument[]) => { writes: DocumentWrites; result: T }): Promise<T>;
 }

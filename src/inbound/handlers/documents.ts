@@ -24,17 +24,17 @@ export interface DocumentDb {
   collection(name: string): Collection;
 }
 
-const COLLECTION_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+export const COLLECTION_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10_000;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
 }
 
-function kindOfValue(value: unknown): string {
+export function kindOfValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? `a ${value.constructor?.name ?? 'non-plain'} object` : `a ${typeof value}`;
@@ -50,7 +50,7 @@ function jsonObject(value: unknown, what: string): Record<string, unknown> {
   }
 }
 
-const newDocumentId = (now: number): string => newId('doc', now);
+export const newDocumentId = (now: number): string => newId('doc', now);
 
 /** An undefined value would vanish from the JSON and widen the filter: `delete({_id: undefined})` must not delete all. */
 function filterOf(filter: unknown): DocumentFilter {

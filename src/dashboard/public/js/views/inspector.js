@@ -76,6 +76,7 @@ export async function inspectorView({ params, query, signal, setTitle, root }) {
       h('span', { class: 'req-meta' },
         chip(record.status),
         codeChip(record.responseStatus),
+        record.stale ? staleChip() : null,
         record.processing.status !== 'none' ? chip(record.processing.status, `processing ${record.processing.status}`) : null,
         time(record.receivedAt)));
     if (record.id === selected) link.setAttribute('aria-current', 'true');
@@ -230,8 +231,16 @@ function settingsSummary(source) {
     ['Forwards', source.forward.length ? h('ul', { class: 'plain' }, source.forward.map((f) => h('li', { class: 'mono' }, 'url' in f ? f.url : `app ${f.app} · ${f.eventType}`))) : 'None'],
     source.ipAllowlist ? ['IP allowlist', source.ipAllowlist.join(', ')] : null,
     source.dedup ? ['Dedup', source.dedup.header ? `header ${source.dedup.header}` : `path ${source.dedup.jsonPath}`] : null,
+    source.ordering ? ['Ordering', h('span', { class: 'mono' }, `${source.ordering.entity} by ${source.ordering.timestamp}`)] : null,
   ]);
 }
+
+/** Marks a request that arrived older than the newest for its entity (the source's ordering): kept, not processed. */
+const staleChip = () => {
+  const el = chip('stale');
+  el.title = 'Older than the newest request already accepted for the same entity: stored, not processed';
+  return el;
+};
 
 function queryString(query) {
   const params = new URLSearchParams();
@@ -285,7 +294,7 @@ function requestDetail(source, record, replayButton) {
     dl([
       ['Request', h('span', { class: 'mono' }, record.id)],
       ['Received', time(record.receivedAt)],
-      ['Outcome', h('span', { class: 'chips' }, chip(record.status), codeChip(record.responseStatus))],
+      ['Outcome', h('span', { class: 'chips' }, chip(record.status), codeChip(record.responseStatus), record.stale ? staleChip() : null)],
       ['Verification', h('span', { class: 'chips' }, verification, record.reason ? h('span', { class: 'reason' }, record.reason) : null)],
       record.duplicateOf ? ['Duplicate of', h('a', { href: `#/sources/${seg(source.name)}/requests/${seg(record.duplicateOf)}`, class: 'mono' }, record.duplicateOf)] : null,
     ]),
@@ -310,7 +319,9 @@ function processingSection(record) {
   return h('section', { class: 'sub-card', 'data-processing': '' },
     h('h3', {}, 'Processing'),
     p.status === 'none'
-      ? h('p', { class: 'muted small' }, 'Nothing to run: no handler or forwards (or the request was refused).')
+      ? h('p', { class: 'muted small' }, record.stale
+        ? 'Not run: the request is stale (a newer one for the same entity was accepted first). Replay runs it anyway.'
+        : 'Nothing to run: no handler or forwards (or the request was refused).')
       : dl([
         ['Status', chip(p.status)],
         ['Duration', p.durationMs === null ? '—' : `${p.durationMs} ms`],
