@@ -30,6 +30,14 @@ export interface Config {
   readonly handlerTimeoutMs: number;
   /** How long a sync-mode source waits for its handler before answering 202 and finishing in the background. */
   readonly syncResponseTimeoutMs: number;
+  /** Worker threads that run JavaScript/TypeScript handlers; 0 runs them in the main thread. */
+  readonly handlerThreads: number;
+  /** Heap limit of each handler thread, in MB. */
+  readonly handlerMemoryMb: number;
+  /** Python processes that run `.py` handlers, started on first use. */
+  readonly pythonWorkers: number;
+  /** The Python interpreter for `.py` handlers: a name on PATH or a path. */
+  readonly python: string;
   /** Inbound requests processed at once by one worker. */
   readonly inboundConcurrency: number;
   readonly requestRetentionMs: number;
@@ -95,6 +103,10 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
     trustProxy: boolean(get, 'HOOKYARD_TRUST_PROXY', false),
     handlerTimeoutMs: integer(get, 'HOOKYARD_HANDLER_TIMEOUT_MS', 30_000, 10, 600_000),
     syncResponseTimeoutMs: integer(get, 'HOOKYARD_SYNC_RESPONSE_TIMEOUT_MS', 10_000, 10, 600_000),
+    handlerThreads: integer(get, 'HOOKYARD_HANDLER_THREADS', 2, 0, 256),
+    handlerMemoryMb: integer(get, 'HOOKYARD_HANDLER_MEMORY_MB', 128, 16, 65_536),
+    pythonWorkers: integer(get, 'HOOKYARD_PYTHON_WORKERS', 2, 1, 64),
+    python: get('HOOKYARD_PYTHON') ?? 'python3',
     inboundConcurrency: integer(get, 'HOOKYARD_INBOUND_CONCURRENCY', 16, 1, 1_000),
     requestRetentionMs: duration(get, 'HOOKYARD_REQUEST_RETENTION', '30d'),
     maxRequestsPerSource: integer(get, 'HOOKYARD_MAX_REQUESTS_PER_SOURCE', 1_000_000, 1, 1_000_000_000),

@@ -14,6 +14,8 @@ import { OperationalEvents } from './domain/operational.js';
 import { SourceService } from './domain/sources.js';
 import { InboundFeed } from './inbound/feed.js';
 import { HandlerLoader } from './inbound/handlers/loader.js';
+import { PythonPool, warnIfPythonUnavailable } from './inbound/handlers/python-pool.js';
+import { HandlerThreadPool } from './inbound/handlers/thread-pool.js';
 import { RequestProcessor } from './inbound/processing.js';
 import { ProcessingWorker } from './inbound/processing-worker.js';
 import { InboundReceiver } from './inbound/receiver.js';
@@ -61,7 +63,13 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
 
   // Inbound: the receiver (role all|api) commits requests; the processing worker (role all|worker) runs them.
   const owner = `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const processor = new RequestProcessor(store, messages, new HandlerLoader(config.handlersDir), logger, config.handlerTimeoutMs);
+  const threads = config.handlerThreads === 0
+    ? null
+    : new HandlerThreadPool({ size: config.handlerThreads, memoryMb: config.handlerMemoryMb, logger });
+  // Python processes start on first use; a missing interpreter is one warning now and an error on each .py request.
+  const python = new PythonPool({ python: config.python, workers: config.pythonWorkers, logger });
+  await warnIfPythonUnavailable(config.handlersDir, config.python, logger);
+  const processor = new RequestProcessor(store, messages, new HandlerLoader(config.handlersDir), logger, config.handlerTimeoutMs, threads, python);
   const receiver = new InboundReceiver(store, sources, processor, jobSignal, inboundFeed, metrics, logger, {
     owner,
     handlerTimeoutMs: config.handlerTimeoutMs,
@@ -125,6 +133,8 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       await server.close();
       await receiver.drain();
       await processing?.stop();
+      await threads?.close();
+      await python.close();
       await worker?.stop();
       // The last outcomes may have emitted operational events, and processing may have sent messages: commit them.
       await operational.drain();

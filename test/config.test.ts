@@ -22,8 +22,14 @@ describe('config', () => {
       logLevel: 'info',
       endpointDisableAfterMs: 5 * 86_400_000,
       pgPoolSize: 10,
+      handlerThreads: 2,
+      handlerMemoryMb: 128,
+      pythonWorkers: 2,
+      python: 'python3',
     });
     expect(Object.isFrozen(config)).toBe(true);
+    expect(loadConfig({ HOOKYARD_HANDLER_THREADS: '0', HOOKYARD_HANDLER_MEMORY_MB: '16', HOOKYARD_PYTHON_WORKERS: '64', HOOKYARD_PYTHON: '/usr/bin/python3.12' }, dir))
+      .toMatchObject({ handlerThreads: 0, handlerMemoryMb: 16, pythonWorkers: 64, python: '/usr/bin/python3.12' });
   });
 
   it('layers file < environment < overrides, and ignores unset overrides', () => {
@@ -47,6 +53,10 @@ describe('config', () => {
     ['HOOKYARD_ADMIN_TOKEN', 'short'],
     ['HOOKYARD_OPERATIONAL_WEBHOOK_URL', 'not a url'],
     ['HOOKYARD_PG_POOL_SIZE', '1'],
+    ['HOOKYARD_HANDLER_THREADS', '-1'],
+    ['HOOKYARD_HANDLER_MEMORY_MB', '8'],
+    ['HOOKYARD_PYTHON_WORKERS', '0'],
+    ['HOOKYARD_PYTHON_WORKERS', '65'],
   ])('rejects %s=%s with an error naming the key', (key, value) => {
     expect(() => loadConfig({ [key]: value }, dir)).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value }, dir)).toThrow(new RegExp(`^invalid configuration ${key}: `));

@@ -43,6 +43,7 @@ function record(overrides: Partial<InboundRecord> = {}): InboundRecord {
     reason: null,
     dedupKey: null,
     duplicateOf: null,
+    stale: false,
     processing: { status: 'pending', output: null, error: null, durationMs: null, finishedAt: null },
     ...overrides,
   };
@@ -184,6 +185,16 @@ describe('HandlerLoader', () => {
     expect((await run(await loaded(loader, 'order'))).output).toBe('mjs');
     writeHandler('order.ts', `export default (): string => 'ts';`);
     expect((await run(await loaded(loader, 'order'))).output).toBe('ts');
+  });
+
+  it('resolves a name to its file and kind without importing it, Python last', async () => {
+    writeHandler('kinds.py', `def handle(ctx):\n    return 1\n`);
+    expect(await loader.resolve('kinds')).toEqual({ path: join(handlersDir, 'kinds.py'), version: expect.any(String), kind: 'python' });
+    expect(await loader.load('kinds')).toBeNull();
+    writeHandler('kinds.js', `throw new Error('must not be imported by resolve');`);
+    expect(await loader.resolve('kinds')).toMatchObject({ path: join(handlersDir, 'kinds.js'), kind: 'js' });
+    expect(await loader.resolve('../kinds')).toBeNull();
+    expect(await loader.resolve('nothing_here')).toBeNull();
   });
 
   it('returns null for a missing handler and for names that could leave the directory', async () => {

@@ -6,10 +6,13 @@ import type { InboundRecord, ProcessingResult, Source, Store } from '../store/st
 import { isUtf8Text } from './body.js';
 import { buildContext } from './handlers/context.js';
 import { createDocumentDb, type DocumentDb } from './handlers/documents.js';
-import type { HandlerLoader, HandlerModule } from './handlers/loader.js';
-import { runHandler } from './handlers/run.js';
+import { portableRequest, type HandlerHost, type HandlerRunner, type RunOptions } from './handlers/host.js';
+import type { HandlerLoader, ResolvedHandler } from './handlers/loader.js';
+import { createMongoExecutor, type MongoExecutor } from './handlers/mongo.js';
+import { runHandler, type HandlerRun } from './handlers/run.js';
 
 const HANDLER_CHECK_MS = 1_000;
+const DB_METHODS = new Set(['insert', 'find', 'findOne', 'update', 'delete']);
 
 /** The handler file a source runs: its `handler` setting, else the file named after the source. */
 export const handlerNameOf = (source: Source): string => source.handler ?? source.name;
@@ -21,6 +24,7 @@ export const handlerNameOf = (source: Source): string => source.handler ?? sourc
  */
 export class RequestProcessor {
   private readonly db: DocumentDb;
+  private readonly mongo: MongoExecutor;
   private readonly handlerSeen = new Map<string, { exists: boolean; at: number }>();
 
   constructor(
@@ -29,8 +33,12 @@ export class RequestProcessor {
     private readonly loader: HandlerLoader,
     private readonly logger: Logger,
     private readonly handlerTimeoutMs: number,
+    /** Runs JavaScript/TypeScript handlers off the main thread; null runs them here (HOOKYARD_HANDLER_THREADS=0). */
+    private readonly threads: HandlerRunner | null = null,
+    private readonly python: HandlerRunner | null = null,
   ) {
     this.db = createDocumentDb(store, Date.now);
+    this.mongo = createMongoExecutor(store, Date.now);
   }
 
   /** Whether a request to this source has anything to run. The handler check is cached for a second per name. */
@@ -40,7 +48,7 @@ export class RequestProcessor {
     const seen = this.handlerSeen.get(name);
     if (seen && now - seen.at < HANDLER_CHECK_MS) return seen.exists;
     // A file that exists but fails to load still counts: the failure is then recorded on the request.
-    const exists = await this.loader.load(name).then((module) => module !== null, () => true);
+    const exists = await this.loader.resolve(name).then((file) => file !== null, () => true);
     this.handlerSeen.set(name, { exists, at: now });
     return exists;
   }
@@ -50,16 +58,16 @@ export class RequestProcessor {
     let output: unknown = null;
     const errors: string[] = [];
 
-    let module: HandlerModule | null = null;
+    const name = handlerNameOf(source);
+    let file: ResolvedHandler | null = null;
     try {
-      module = await this.loader.load(handlerNameOf(source));
+      file = await this.loader.resolve(name);
     } catch (err) {
       errors.push((err as Error).message);
     }
-    if (module) {
-      const ctx = buildContext({ record, db: this.db, emit: (app, eventType, payload) => this.emit(app, eventType, payload), log: this.logger });
+    if (file) {
       const event = source.verification?.type === 'github' ? record.headers['x-github-event'] : undefined;
-      const run = await runHandler(module, ctx, { event, timeoutMs: this.handlerTimeoutMs });
+      const run = await this.runHandlerFile(name, file, record, { event, timeoutMs: this.handlerTimeoutMs });
       output = run.output;
       if (run.error !== null) errors.push(run.error);
     }
@@ -75,7 +83,7 @@ export class RequestProcessor {
         errors.push(`forward ${'url' in target ? target.url : `${target.app}/${target.eventType}`}: ${(err as Error).message}`);
       }
     }
-    if (!module && forwarded.length > 0) output = { messages: forwarded };
+    if (!file && forwarded.length > 0) output = { messages: forwarded };
 
     return {
       status: errors.length > 0 ? 'failed' : 'succeeded',
@@ -83,6 +91,39 @@ export class RequestProcessor {
       error: errors.length > 0 ? errors.join('; ') : null,
       durationMs: Date.now() - started,
       finishedAt: Date.now(),
+    };
+  }
+
+  private async runHandlerFile(name: string, file: ResolvedHandler, record: InboundRecord, opts: RunOptions): Promise<HandlerRun> {
+    const failed = (error: string): HandlerRun => ({ status: 'failed', output: null, error, durationMs: 0 });
+    try {
+      if (file.kind === 'python') {
+        return this.python
+          ? await this.python.run(file, portableRequest(record), this.hostFor(record), opts)
+          : failed('Python handlers are not available: no Python runner configured');
+      }
+      if (this.threads) return await this.threads.run(file, portableRequest(record), this.hostFor(record), opts);
+      // In this thread, as before threads: the module is imported here.
+      const module = await this.loader.moduleOf(name, file);
+      const ctx = buildContext({ record, db: this.db, emit: (app, eventType, payload) => this.emit(app, eventType, payload), log: this.logger });
+      return await runHandler(module, ctx, opts);
+    } catch (err) {
+      return failed((err as Error).message);
+    }
+  }
+
+  /** What a handler running elsewhere (a thread, a Python process) may ask of this server, as JSON calls. */
+  private hostFor(record: InboundRecord): HandlerHost {
+    const log = this.logger.child({ requestId: record.id });
+    return {
+      db: async (collection, method, args) => {
+        if (!DB_METHODS.has(method)) throw new Error(`unknown collection method "${String(method).slice(0, 100)}"`);
+        const target = this.db.collection(collection) as unknown as Record<string, (...values: unknown[]) => Promise<unknown>>;
+        return target[method]!(...(Array.isArray(args) ? args : []));
+      },
+      mongo: (collection, op, args) => this.mongo(collection, op, args),
+      emit: (app, eventType, payload) => this.emit(app, eventType, payload),
+      log: (level, message, fields) => log[level](fields ?? {}, message),
     };
   }
 

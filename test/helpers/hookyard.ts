@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startHookyard, type Hookyard } from '../../src/hookyard.js';
+import type { Logger } from 'pino';
 import { createLogger } from '../../src/logger.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -22,7 +23,7 @@ export interface TestHookyard {
 }
 
 /** A real Hookyard (HTTP server, worker, SQLite file) in this process, on a free port of 127.0.0.1. */
-export async function startTestHookyard(env: Record<string, string> = {}): Promise<TestHookyard> {
+export async function startTestHookyard(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestHookyard> {
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-test-'));
   const config = loadConfig(
     {
@@ -37,7 +38,7 @@ export async function startTestHookyard(env: Record<string, string> = {}): Promi
     },
     dir,
   );
-  const hookyard = await startHookyard(config, { logger: createLogger(config.logLevel) });
+  const hookyard = await startHookyard(config, { logger: options.logger ?? createLogger(config.logLevel) });
   const url = hookyard.url;
   return {
     hookyard,

@@ -11,7 +11,15 @@ export interface HandlerModule {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
-const EXTENSIONS = ['.ts', '.mjs', '.js'] as const;
+const EXTENSIONS = ['.ts', '.mjs', '.js', '.py'] as const;
+
+/** A handler file found for a name: JavaScript/TypeScript (imported by Node) or Python (run by the Python pool). */
+export interface ResolvedHandler {
+  path: string;
+  /** Changes whenever the file does (mtime and size). */
+  version: string;
+  kind: 'js' | 'python';
+}
 
 let scopedImport: ScopedImport | undefined;
 
@@ -38,13 +46,27 @@ function toHandlerModule(namespace: Record<string, unknown>): HandlerModule {
   return module;
 }
 
-async function findFile(base: string): Promise<{ path: string; version: string } | null> {
+/**
+ * Imports a handler file under a URL of its version, so that an edited file is imported again. Shared by the loader
+ * (in-thread mode) and the handler threads (handler-thread.ts).
+ */
+export async function importHandlerModule(path: string, version: string): Promise<HandlerModule> {
+  const url = `${pathToFileURL(path).href}?v=${encodeURIComponent(version)}`;
+  try {
+    return toHandlerModule(await tsxImport(url));
+  } catch (err) {
+    const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new Error(`failed to load handler ${path}: ${cause}`, { cause: err });
+  }
+}
+
+async function findFile(base: string): Promise<ResolvedHandler | null> {
   for (const extension of EXTENSIONS) {
     const path = base + extension;
     try {
       const stats = await stat(path);
       // Size as well as mtime: two saves within the file system's timestamp granularity still differ.
-      if (stats.isFile()) return { path, version: `${stats.mtimeMs}-${stats.size}` };
+      if (stats.isFile()) return { path, version: `${stats.mtimeMs}-${stats.size}`, kind: extension === '.py' ? 'python' : 'js' };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new Error(`cannot read handler ${path}: ${(err as Error).message}`);
@@ -54,37 +76,36 @@ async function findFile(base: string): Promise<{ path: string; version: string }
 }
 
 /**
- * Loads `<dir>/<name>.ts|.mjs|.js`, TypeScript without a build step. A changed file is imported again under a new
- * URL (Node never unloads the old version, so each edit keeps a little memory until restart). Files the handler
- * imports itself are not watched: they reload only with a restart.
+ * Finds `<dir>/<name>.ts|.mjs|.js|.py` and loads JavaScript and TypeScript ones, without a build step. A changed file
+ * is imported again under a new URL (Node never unloads the old version, so each edit keeps a little memory until
+ * restart). Files the handler imports itself are not watched: they reload only with a restart.
  */
 export class HandlerLoader {
   private readonly cache = new Map<string, { path: string; version: string; module: Promise<HandlerModule> }>();
 
   constructor(private readonly dir: string) {}
 
-  async load(name: string): Promise<HandlerModule | null> {
+  /** The file a name stands for, without importing it (handler threads and the Python pool import it themselves). */
+  async resolve(name: string): Promise<ResolvedHandler | null> {
     if (!NAME.test(name) || name.includes('..')) return null;
     const file = await findFile(join(this.dir, name));
-    if (file === null) {
-      this.cache.delete(name);
-      return null;
-    }
+    if (file === null || file.kind !== 'js') this.cache.delete(name);
+    return file;
+  }
+
+  /** The imported module of a JavaScript/TypeScript handler in this thread; null when there is none (or it is Python). */
+  async load(name: string): Promise<HandlerModule | null> {
+    const file = await this.resolve(name);
+    return file === null || file.kind !== 'js' ? null : this.moduleOf(name, file);
+  }
+
+  /** Imports a resolved file in this thread, cached per name until the file changes. */
+  moduleOf(name: string, file: ResolvedHandler): Promise<HandlerModule> {
     const cached = this.cache.get(name);
     if (cached !== undefined && cached.path === file.path && cached.version === file.version) return cached.module;
     // The promise is cached, failures included: a broken file is not imported again until it changes.
-    const module = this.import(file.path, file.version);
-    this.cache.set(name, { ...file, module });
+    const module = importHandlerModule(file.path, file.version);
+    this.cache.set(name, { path: file.path, version: file.version, module });
     return module;
-  }
-
-  private async import(path: string, version: string): Promise<HandlerModule> {
-    const url = `${pathToFileURL(path).href}?v=${encodeURIComponent(version)}`;
-    try {
-      return toHandlerModule(await tsxImport(url));
-    } catch (err) {
-      const cause = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      throw new Error(`failed to load handler ${path}: ${cause}`, { cause: err });
-    }
   }
 }

@@ -19,7 +19,7 @@ export interface HttpResponse {
 type Settled = { ok: true; value: unknown } | { ok: false; error: string };
 
 /** Name and message, never the stack: the error is stored with the request and shown in the API. */
-function errorText(err: unknown): string {
+export function errorText(err: unknown): string {
   if (isRecord(err) && typeof err.message === 'string') {
     return typeof err.name === 'string' && err.name !== '' ? `${err.name}: ${err.message}` : err.message;
   }
