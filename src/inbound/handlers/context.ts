@@ -38,18 +38,23 @@ export interface ContextOptions {
   log: Logger;
 }
 
+/** The stored request as a handler sees it. */
+export function handlerRequest(record: InboundRecord): HandlerRequest {
+  return {
+    method: record.method,
+    path: record.path,
+    headers: record.headers,
+    query: parseQuery(record.query),
+    params: { path: record.path },
+    body: parseBody(record.headers['content-type'], record.body),
+    rawBody: record.body,
+  };
+}
+
 export function buildContext(opts: ContextOptions): HandlerContext {
   const { record } = opts;
   return {
-    request: {
-      method: record.method,
-      path: record.path,
-      headers: record.headers,
-      query: parseQuery(record.query),
-      params: { path: record.path },
-      body: parseBody(record.headers['content-type'], record.body),
-      rawBody: record.body,
-    },
+    request: handlerRequest(record),
     db: opts.db,
     emit: opts.emit,
     log: opts.log.child({ requestId: record.id }),

@@ -1,6 +1,5 @@
 import type { InboundRecord } from '../../store/store.js';
-import { parseBody, parseQuery } from '../body.js';
-import type { HandlerRequest } from './context.js';
+import { handlerRequest, type HandlerRequest } from './context.js';
 import type { HandlerRun } from './run.js';
 
 /**
@@ -30,16 +29,7 @@ export interface PortableRequest extends Omit<HandlerRequest, 'rawBody'> {
 }
 
 export function portableRequest(record: InboundRecord): PortableRequest {
-  return {
-    id: record.id,
-    method: record.method,
-    path: record.path,
-    headers: record.headers,
-    query: parseQuery(record.query),
-    params: { path: record.path },
-    body: parseBody(record.headers['content-type'], record.body),
-    rawBody: record.body,
-  };
+  return { id: record.id, ...handlerRequest(record) };
 }
 
 export interface RunOptions {
