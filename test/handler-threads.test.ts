@@ -11,6 +11,7 @@ import { startHookyard, type Hookyard } from '../src/hookyard.js';
 import type { HandlerHost, PortableRequest } from '../src/inbound/handlers/host.js';
 import { HandlerThreadPool } from '../src/inbound/handlers/thread-pool.js';
 import { ADMIN_TOKEN } from './helpers/hookyard.js';
+import { waitFor } from './helpers/wait.js';
 
 const GITHUB_SECRET = 'thread-secret';
 const dir = mkdtempSync(join(tmpdir(), 'hookyard-threads-'));
@@ -29,16 +30,6 @@ function writeHandler(file: string, source: string): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(value)}`);
-    await sleep(25);
-  }
-}
 
 describe('handlers on threads, in a real server', () => {
   let hy: Hookyard;

@@ -6,6 +6,7 @@ import { epochMs, orderingOf } from '../src/inbound/ordering.js';
 import { hasChromium, launchChromium, openPage } from './helpers/browser.js';
 import { ADMIN_TOKEN, startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
 import { createSchema, describePg } from './helpers/postgres.js';
+import { waitFor } from './helpers/wait.js';
 
 // Records every request it runs for (by the test's bucket), so that a test can tell which requests were processed;
 // `probe` reads them back.
@@ -20,16 +21,6 @@ export default async function (ctx) {
 
 const T = Date.UTC(2026, 0, 1, 10);
 const SECRET_KEY = '1'.repeat(64);
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('ordering timestamps and paths', () => {
   it('reads ISO-8601, epoch seconds and epoch milliseconds (numbers or numeric text) as epoch ms', () => {

@@ -10,6 +10,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
 import { Receiver } from './helpers/receiver.js';
+import { waitFor } from './helpers/wait.js';
 
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
 const example = (name: string): object => examples.find((definition) => definition.name === name)!.examples[0] as object;
@@ -33,16 +34,6 @@ export const pull_request = async (ctx: Ctx) => {
 /** fetch's json() is typed unknown; these tests read known shapes. */
 const json = async (response: Response | Promise<Response>): Promise<any> => (await response).json();
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('inbound gateway', () => {
   let hy: TestHookyard;
   let receiver: Receiver;
@@ -61,7 +52,7 @@ describe('inbound gateway', () => {
 
   const requestOf = (source: string, id: string) => hy.api('GET', `/api/v1/sources/${source}/requests/${id}`).then((r) => r.body);
   const processed = (source: string, id: string) =>
-    waitFor(() => requestOf(source, id), (r) => r.processing?.status === 'succeeded' || r.processing?.status === 'failed');
+    waitFor(() => requestOf(source, id), (r) => r.processing?.status === 'succeeded' || r.processing?.status === 'failed', 10_000);
 
   beforeAll(async () => {
     hy = await startTestHookyard({ HOOKYARD_MAX_BODY_BYTES: '65536', HOOKYARD_SYNC_RESPONSE_TIMEOUT_MS: '300' });
@@ -322,7 +313,7 @@ describe('inbound gateway', () => {
       const later = new Date(Date.now() + 5_000);
       (await import('node:fs')).utimesSync(file, later, later);
       expect((await hy.api('POST', `/api/v1/sources/flaky/requests/${id}/replay`)).status).toBe(202);
-      const replayed = await waitFor(() => requestOf('flaky', id), (r) => r.processing.status === 'succeeded');
+      const replayed = await waitFor(() => requestOf('flaky', id), (r) => r.processing.status === 'succeeded', 10_000);
       expect(replayed.processing.output).toEqual({ ok: 1 });
       expect((await hy.api('POST', '/api/v1/sources/flaky/requests/req_nope/replay')).status).toBe(404);
     });

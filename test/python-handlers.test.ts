@@ -7,19 +7,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PythonPool } from '../src/inbound/handlers/python-pool.js';
 import { startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
+import { waitFor } from './helpers/wait.js';
 
 // Python handlers through a real server: the pool of python3 processes, the pipe protocol, the pymongo-shaped client
 // over the same document db that TS handlers see.
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** The server's log lines, as parsed JSON. */
 function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
