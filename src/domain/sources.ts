@@ -1,8 +1,8 @@
 import { HookyardError } from '../errors.js';
 import { newId } from '../ids.js';
-import { isDedupJsonPath } from '../inbound/dedup.js';
 import { IpAllowlist } from '../inbound/ip-allowlist.js';
-import { isOrderingJsonPath, isOrderingTimestampRef } from '../inbound/ordering.js';
+import { isJsonPath } from '../inbound/json-path.js';
+import { isOrderingTimestampRef } from '../inbound/ordering.js';
 import { presetFor, VERIFICATION_TYPES } from '../inbound/verify/index.js';
 import type { ForwardTarget, Source, SourceOrdering, SourcePatch, SourceResponse, SourceVerification, Store } from '../store/store.js';
 import { checkEndpointUrl, type EndpointService } from './endpoints.js';
@@ -196,14 +196,14 @@ function checkDedup(dedup: SourceInput['dedup']): Source['dedup'] {
   if (dedup === null || dedup === undefined) return null;
   if ((dedup.header === undefined) === (dedup.jsonPath === undefined)) throw invalid('/body/dedup', 'give exactly one of header or jsonPath');
   if (dedup.header !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(dedup.header)) throw invalid('/body/dedup/header', 'not a header name');
-  if (dedup.jsonPath !== undefined && !isDedupJsonPath(dedup.jsonPath)) throw invalid('/body/dedup/jsonPath', 'use a path like $.id or $.data[0].id');
+  if (dedup.jsonPath !== undefined && !isJsonPath(dedup.jsonPath)) throw invalid('/body/dedup/jsonPath', 'use a path like $.id or $.data[0].id');
   return dedup;
 }
 
 function checkOrdering(ordering: SourceInput['ordering']): SourceOrdering | null {
   if (ordering === null || ordering === undefined) return null;
   if (typeof ordering !== 'object') throw invalid('/body/ordering', 'give {entity, timestamp}');
-  if (typeof ordering.entity !== 'string' || !isOrderingJsonPath(ordering.entity)) {
+  if (typeof ordering.entity !== 'string' || !isJsonPath(ordering.entity)) {
     throw invalid('/body/ordering/entity', 'use a JSON path like $.ticket.id or $.items[0].id');
   }
   if (typeof ordering.timestamp !== 'string' || !isOrderingTimestampRef(ordering.timestamp)) {

@@ -1,12 +1,8 @@
 import type { Source } from '../store/store.js';
+import { valueAtJsonPath } from './json-path.js';
 import type { InboundRequest, VerificationPreset } from './verify/preset.js';
 
 const MAX_KEY_LENGTH = 255;
-const JSON_PATH = /^\$(\.[A-Za-z0-9_$-]+|\[\d+\])+$/;
-
-export function isDedupJsonPath(path: string): boolean {
-  return JSON_PATH.test(path);
-}
 
 /**
  * The key that identifies one delivery from the sender: a configured header or JSON path, else the provider's own
@@ -27,9 +23,6 @@ function jsonPathValue(raw: Buffer, path: string): string | undefined {
   } catch {
     return undefined;
   }
-  for (const [, name, index] of path.matchAll(/\.([A-Za-z0-9_$-]+)|\[(\d+)\]/g)) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = index !== undefined ? (value as unknown[])[Number(index)] : (value as Record<string, unknown>)[name!];
-  }
+  value = valueAtJsonPath(value, path);
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }

@@ -1,7 +1,7 @@
 import type { SourceOrdering } from '../store/store.js';
 import { parseBody } from './body.js';
+import { isJsonPath, valueAtJsonPath } from './json-path.js';
 
-const JSON_PATH = /^\$(\.[A-Za-z0-9_$-]+|\[\d+\])+$/;
 const HEADER_REF = /^header:([A-Za-z0-9!#$%&'*+.^_`|~-]{1,100})$/;
 const MAX_ENTITY_LENGTH = 512;
 /** Epoch numbers below this are seconds (1e11 s is the year 5138; 1e11 ms is March 1973). */
@@ -11,8 +11,7 @@ const MAX_EPOCH_MS = 8.64e15;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const NUMERIC = /^-?\d+(?:\.\d+)?$/;
 
-export const isOrderingJsonPath = (path: string): boolean => JSON_PATH.test(path);
-export const isOrderingTimestampRef = (ref: string): boolean => JSON_PATH.test(ref) || HEADER_REF.test(ref);
+export const isOrderingTimestampRef = (ref: string): boolean => isJsonPath(ref) || HEADER_REF.test(ref);
 
 /**
  * A request's entity and time (epoch ms) under a source's `ordering`, or undefined when either is missing or does not
@@ -26,7 +25,7 @@ export function orderingOf(
   let body: unknown;
   const value = (path: string): unknown => {
     body ??= jsonBody(headers['content-type'], rawBody);
-    return jsonPathValue(body, path);
+    return valueAtJsonPath(body, path);
   };
   const entity = value(ordering.entity);
   const entityKey = typeof entity === 'string' ? entity : typeof entity === 'number' && Number.isFinite(entity) ? String(entity) : undefined;
@@ -61,14 +60,4 @@ function jsonBody(contentType: string | undefined, raw: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-function jsonPathValue(root: unknown, path: string): unknown {
-  let value = root;
-  for (const [, name, index] of path.matchAll(/\.([A-Za-z0-9_$-]+)|\[(\d+)\]/g)) {
-    if (value === null || typeof value !== 'object') return undefined;
-    if (index !== undefined ? !Array.isArray(value) : !Object.hasOwn(value, name!)) return undefined;
-    value = index !== undefined ? (value as unknown[])[Number(index)] : (value as Record<string, unknown>)[name!];
-  }
-  return value;
 }
