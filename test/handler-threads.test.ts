@@ -180,27 +180,34 @@ describe('handlers on threads, in a real server', () => {
     writeHandler('quick.ts', `export default (ctx: any) => ({ n: ctx.request.body.n });`);
     await api('POST', '/api/v1/sources', { name: 'loop' });
     await api('POST', '/api/v1/sources', { name: 'quick' });
+    const ids: string[] = [];
+    const statuses: number[] = [];
+    /** 200 requests, 10 at a time; their p99 in ms. */
+    const receive200 = async (): Promise<number> => {
+      const latencies: number[] = [];
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+          const started = performance.now();
+          const res = await post('quick', { n: batch * 10 + i });
+          latencies.push(performance.now() - started);
+          statuses.push(res.status);
+          ids.push(((await res.json()) as { id: string }).id);
+        }));
+      }
+      latencies.sort((a, b) => a - b);
+      return latencies[Math.ceil(latencies.length * 0.99) - 1]!;
+    };
+    // The same 200 with no handler looping: under a full parallel test run the two cores are shared with other test
+    // files, and the loop must not add to what the machine does anyway.
+    const baseline = await receive200();
+
     const looping = await post('loop', {});
     const loopId = ((await looping.json()) as { id: string }).id;
     await sleep(100); // the loop is running on a thread by now
-
-    const latencies: number[] = [];
-    const ids: string[] = [];
-    const statuses: number[] = [];
-    for (let batch = 0; batch < 20; batch++) {
-      await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-        const started = performance.now();
-        const res = await post('quick', { n: batch * 10 + i });
-        latencies.push(performance.now() - started);
-        statuses.push(res.status);
-        ids.push(((await res.json()) as { id: string }).id);
-      }));
-    }
-    latencies.sort((a, b) => a - b);
-    const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1]!;
-    console.log(`receiving latency while a handler loops: p50 ${latencies[99]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`);
+    const p99 = await receive200();
+    console.log(`receiving p99 while a handler loops: ${p99.toFixed(1)} ms (without: ${baseline.toFixed(1)} ms)`);
     expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
-    expect(p99).toBeLessThan(100);
+    expect(p99).toBeLessThan(Math.max(100, 2 * baseline));
 
     expect((await processed('loop', loopId)).processing).toMatchObject({ status: 'failed', error: 'handler timed out after 1000 ms' });
     for (const id of ids) expect((await processed('quick', id)).processing.status).toBe('succeeded');
