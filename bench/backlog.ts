@@ -132,7 +132,7 @@ async function enqueue(store: Store, appId: string, endpointId: string, messages
   for (let done = 0; done < messages; done += BATCH) {
     const now = Date.now();
     await store.insertMessages(Array.from({ length: BATCH }, () => ({
-      message: { id: newId('msg', now), appId, eventType: 'bench', eventId: null, payload: PAYLOAD, createdAt: now },
+      message: { id: newId('msg', now), appId, eventType: 'bench', eventId: null, payload: PAYLOAD, channels: null, resourceUrl: null, createdAt: now },
       endpointIds: [endpointId],
     })));
   }
@@ -189,7 +189,7 @@ async function measure(target: Target, o: BacklogOptions): Promise<BacklogResult
   const app = await store.createApp({ id: newId('app'), uid: null, name: 'bench', metadata: {}, createdAt: now, updatedAt: now });
   const endpoint = (id: string) => ({
     id, appId: app.id, url: 'http://bench.invalid/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
-    disabled: false, disabledReason: null, failingSince: null, flavor: 'standard' as const, metadata: {}, createdAt: now, updatedAt: now,
+    disabled: false, disabledReason: null, failingSince: null, flavor: 'standard' as const, channels: null, payloadMode: 'full' as const, ordering: 'parallel' as const, metadata: {}, createdAt: now, updatedAt: now,
   });
   const healthy = await store.createEndpoint(endpoint(newId('ep')), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
   const dead = await store.createEndpoint(endpoint(newId('ep')), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
@@ -229,7 +229,7 @@ async function measure(target: Target, o: BacklogOptions): Promise<BacklogResult
 async function claimSkipping(store: Store, appId: string, healthyId: string, skippedId: string, skippedDue: number): Promise<{ skippedDue: number; medianMs: number; runs: number[] }> {
   const later = Date.now() + 36 * 3_600_000; // after the backlog's due time (a day from now), before the claim's
   await store.insertMessages(Array.from({ length: 500 }, (_, i) => ({
-    message: { id: newId('msg', later), appId, eventType: 'bench', eventId: null, payload: PAYLOAD, createdAt: later + i },
+    message: { id: newId('msg', later), appId, eventType: 'bench', eventId: null, payload: PAYLOAD, channels: null, resourceUrl: null, createdAt: later + i },
     endpointIds: [healthyId],
   })));
   const runs: number[] = [];

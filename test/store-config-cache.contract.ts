@@ -39,12 +39,12 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       a.createEndpoint(
         {
           id: newId('ep', T0), appId, url: 'https://example.com/hook', description: '', eventTypes: null, headers: {}, rateLimit: null,
-          timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {}, createdAt: T0, updatedAt: T0,
+          timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', channels: null, payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: T0, updatedAt: T0,
           ...patch,
         },
         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       );
-    const message = (appId: string) => ({ id: newId('msg', T0), appId, eventType: 'order.paid', eventId: null, payload: '{}', createdAt: T0 });
+    const message = (appId: string) => ({ id: newId('msg', T0), appId, eventType: 'order.paid', eventId: null, payload: '{}', channels: null, resourceUrl: null, createdAt: T0 });
 
     it('moves the counter with every change that fan-out, keys, apps or event types depend on, and not otherwise', async () => {
       const moves = async (change: () => Promise<unknown>): Promise<boolean> => {
@@ -60,11 +60,14 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       expect(await moves(async () => (app = (await a.updateApp(app.id, { name: 'renamed' }, T0 + 1))!))).toBe(true);
       expect(await moves(() => a.createApiKey({ id: 'key_counted', appId: app.id, name: null, createdAt: T0 }, 'hash-counted'))).toBe(true);
       expect(await moves(() => a.deleteApiKey(app.id, 'key_counted'))).toBe(true);
-      expect(await moves(() => a.createEventType({ name: 'order.paid', description: '', schema: null, createdAt: T0, updatedAt: T0 }))).toBe(true);
+      expect(await moves(() => a.createEventType({ name: 'order.paid', description: '', schema: null, resourceUrlTemplate: null, createdAt: T0, updatedAt: T0 }))).toBe(true);
       expect(await moves(() => a.updateEventType('order.paid', { description: 'paid' }, T0 + 1))).toBe(true);
       expect(await moves(() => a.deleteEventType('order.paid'))).toBe(true);
       expect(await moves(() => makeEndpoint(app.id))).toBe(true);
       expect(await moves(async () => (endpoint = (await a.updateEndpoint(app.id, endpoint.id, { eventTypes: ['order.paid'] }, T0 + 1))!))).toBe(true);
+      expect(await moves(() => a.updateEndpoint(app.id, endpoint.id, { channels: ['project_1'] }, T0 + 2))).toBe(true);
+      expect(await moves(() => a.updateEndpoint(app.id, endpoint.id, { ordering: 'fifo' }, T0 + 2))).toBe(true);
+      expect(await moves(() => a.updateEndpoint(app.id, endpoint.id, { payloadMode: 'thin' }, T0 + 2))).toBe(false);
       expect(await moves(() => a.updateEndpoint(app.id, endpoint.id, { disabled: true }, T0 + 2))).toBe(true);
       // What the worker and the dashboard change all the time leaves the cache alone.
       expect(await moves(() => a.updateEndpoint(app.id, endpoint.id, { description: 'docs', url: 'https://example.com/other' }, T0 + 3))).toBe(false);
@@ -78,12 +81,12 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       const app = await makeApp('own');
       const endpoint = await makeEndpoint(app.id);
       await a.createApiKey({ id: 'key_own', appId: app.id, name: null, createdAt: T0 }, 'hash-own');
-      await a.createEventType({ name: 'order.paid', description: '', schema: null, createdAt: T0, updatedAt: T0 });
+      await a.createEventType({ name: 'order.paid', description: '', schema: null, resourceUrlTemplate: null, createdAt: T0, updatedAt: T0 });
       // Warm every entry, then change each and read again in the same turn.
       expect(await a.getApp('own')).toMatchObject({ id: app.id });
       expect(await a.findApiKeyByHash('hash-own')).toMatchObject({ id: 'key_own' });
       expect(await a.getEventType('order.paid')).toMatchObject({ schema: null });
-      expect(await a.fanoutEndpoints(app.id)).toEqual([{ id: endpoint.id, eventTypes: null }]);
+      expect(await a.fanoutEndpoints(app.id)).toEqual([{ id: endpoint.id, eventTypes: null, channels: null, fifo: false }]);
 
       await a.updateApp(app.id, { uid: 'own-2' }, T0 + 1);
       expect(await a.getApp('own')).toBeNull();
@@ -93,7 +96,7 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       await a.updateEventType('order.paid', { schema: { type: 'object', required: ['id'] } }, T0 + 1);
       expect(await a.getEventType('order.paid')).toMatchObject({ schema: { required: ['id'] } });
       await a.updateEndpoint(app.id, endpoint.id, { eventTypes: ['order.paid'] }, T0 + 1);
-      expect(await a.fanoutEndpoints(app.id)).toEqual([{ id: endpoint.id, eventTypes: ['order.paid'] }]);
+      expect(await a.fanoutEndpoints(app.id)).toEqual([{ id: endpoint.id, eventTypes: ['order.paid'], channels: null, fifo: false }]);
       await a.updateEndpoint(app.id, endpoint.id, { disabled: true }, T0 + 2);
       expect(await a.fanoutEndpoints(app.id)).toEqual([]);
     });
@@ -113,7 +116,7 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       await nextTurn();
       // b caches the fan-out (one endpoint) under the counter of this moment.
       const version = await b.configVersion();
-      expect(await b.fanoutEndpoints(app.id)).toEqual([{ id: endpoint.id, eventTypes: null }]);
+      expect(await b.fanoutEndpoints(app.id)).toEqual([{ id: endpoint.id, eventTypes: null, channels: null, fifo: false }]);
 
       await a.updateEndpoint(app.id, endpoint.id, { disabled: true }, T0 + 1);
       // b's insert of a message fanned out on what it read is refused whole: no message, no delivery.

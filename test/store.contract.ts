@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../src/ids.js';
-import type { App, Endpoint, Store } from '../src/store/store.js';
+import type { App, ClaimedDelivery, Endpoint, Store } from '../src/store/store.js';
 import { decideOutcome } from '../src/delivery/outcome.js';
 
 export interface StoreFixture {
@@ -31,14 +31,14 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       store.createEndpoint(
         {
           id: newId('ep', T0), appId, url: 'https://example.com/hook', description: '', eventTypes: null, headers: {}, rateLimit: null,
-          timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {}, createdAt: T0, updatedAt: T0,
+          timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', channels: null, payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: T0, updatedAt: T0,
           ...patch,
         },
         secret,
       );
 
     const send = async (appId: string, endpointIds: string[], eventId: string | null = null, now = T0) => {
-      const message = { id: newId('msg', now), appId, eventType: 'user.created', eventId, payload: '{"a":1}', createdAt: now };
+      const message = { id: newId('msg', now), appId, eventType: 'user.created', eventId, payload: '{"a":1}', channels: null, resourceUrl: null, createdAt: now };
       const [result] = await store.insertMessages([{ message, endpointIds }]);
       return result!;
     };
@@ -96,8 +96,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
 
     it('keeps event types with their schemas', async () => {
       const schema = { type: 'object', required: ['id'] };
-      await store.createEventType({ name: 'user.created', description: 'd', schema, createdAt: T0, updatedAt: T0 });
-      await expect(store.createEventType({ name: 'user.created', description: '', schema: null, createdAt: T0, updatedAt: T0 })).rejects.toMatchObject({ code: 'conflict' });
+      await store.createEventType({ name: 'user.created', description: 'd', schema, resourceUrlTemplate: null, createdAt: T0, updatedAt: T0 });
+      await expect(store.createEventType({ name: 'user.created', description: '', schema: null, resourceUrlTemplate: null, createdAt: T0, updatedAt: T0 })).rejects.toMatchObject({ code: 'conflict' });
       expect((await store.getEventType('user.created'))?.schema).toEqual(schema);
       expect((await store.updateEventType('user.created', { schema: null }, T0 + 1))?.schema).toBeNull();
       expect((await store.listEventTypes({ limit: 10 })).data.map((e) => e.name)).toEqual(['user.created']);
@@ -138,7 +138,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(again).toEqual({ ok: false, existingId: first.ok ? first.message.id : '' });
       const other = await makeApp('other');
       expect((await send(other.id, [], 'evt-1')).ok).toBe(true);
-      const m = (id: string) => ({ message: { id, appId: app.id, eventType: 't', eventId: 'evt-2', payload: '{}', createdAt: T0 }, endpointIds: [] });
+      const m = (id: string) => ({ message: { id, appId: app.id, eventType: 't', eventId: 'evt-2', payload: '{}', channels: null, resourceUrl: null, createdAt: T0 }, endpointIds: [] });
       const results = await store.insertMessages([m(newId('msg')), m(newId('msg'))]);
       expect(results[0]!.ok).toBe(true);
       expect(results[1]).toEqual({ ok: false, existingId: results[0]!.ok ? results[0]!.message.id : '' });
@@ -150,7 +150,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       for (let i = 0; i < 300; i++) endpoints.push((await makeEndpoint(app.id)).id);
       // 30 messages × 300 endpoints: 9,000 deliveries, 36,000 values in one bulk insert.
       const items = Array.from({ length: 30 }, (_, i) => ({
-        message: { id: newId('msg', T0 + i), appId: app.id, eventType: 'fan.out', eventId: null, payload: `{"i":${i}}`, createdAt: T0 + i },
+        message: { id: newId('msg', T0 + i), appId: app.id, eventType: 'fan.out', eventId: null, payload: `{"i":${i}}`, channels: null, resourceUrl: null, createdAt: T0 + i },
         endpointIds: endpoints,
       }));
       const results = await store.insertMessages(items);
@@ -162,7 +162,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
     it('filters and pages messages newest first', async () => {
       const app = await makeApp();
       for (let i = 0; i < 5; i++) {
-        const message = { id: newId('msg', T0 + i * 1000), appId: app.id, eventType: i % 2 ? 'odd' : 'even', eventId: null, payload: `{"i":${i}}`, createdAt: T0 + i * 1000 };
+        const message = { id: newId('msg', T0 + i * 1000), appId: app.id, eventType: i % 2 ? 'odd' : 'even', eventId: null, payload: `{"i":${i}}`, channels: null, resourceUrl: null, createdAt: T0 + i * 1000 };
         await store.insertMessages([{ message, endpointIds: [] }]);
       }
       const all = await store.listMessages(app.id, {}, { limit: 2 });
@@ -206,7 +206,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       const others = [await makeEndpoint(app.id), await makeEndpoint(app.id), await makeEndpoint(app.id)];
       // 1,500 deliveries of the skipped endpoint, all due before any of the others' (more than a claim scans in due
       // order before it looks endpoint by endpoint).
-      const message = (i: number, at: number) => ({ id: newId('msg', at), appId: app.id, eventType: 'e', eventId: null, payload: `{"i":${i}}`, createdAt: at });
+      const message = (i: number, at: number) => ({ id: newId('msg', at), appId: app.id, eventType: 'e', eventId: null, payload: `{"i":${i}}`, channels: null, resourceUrl: null, createdAt: at });
       await store.insertMessages(Array.from({ length: 1_500 }, (_, i) => ({ message: message(i, T0 + i), endpointIds: [slow.id] })));
       for (const [n, endpoint] of others.entries()) {
         await store.insertMessages(Array.from({ length: 4 }, (_, i) => ({ message: message(i, T0 + 10_000 + n * 10 + i), endpointIds: [endpoint.id] })));
@@ -309,6 +309,110 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
         [[ep.id, true, 'manual'], [late.id, true, 'manual']].sort(),
       );
       expect(await store.resendDelivery(app.id, msgId, ep.id, T0 + 8)).toBe('in_flight');
+    });
+
+    describe('FIFO endpoints', () => {
+      const sendFifo = async (appId: string, endpointIds: string[], fifo: string[], now: number) => {
+        const message = { id: newId('msg', now), appId, eventType: 'e', eventId: null, payload: '{}', channels: null, resourceUrl: null, createdAt: now };
+        const [result] = await store.insertMessages([{ message, endpointIds, fifoEndpointIds: fifo }]);
+        expect(result!.ok).toBe(true);
+        return message.id;
+      };
+      const finish = async (delivery: ClaimedDelivery, url: string, statusCode: number, now: number, retrySchedule: number[] = [1000]) => {
+        const outcome = decideOutcome(delivery, url, { kind: 'response', statusCode, headers: {}, body: '', durationMs: 1 }, now, { retrySchedule, random: () => 0.5 });
+        await store.recordOutcomes([outcome], { now, disableAfterMs: 1e12, owner: 'w1' });
+      };
+      const claimedOf = async (now: number, endpointId: string) => (await claimAll(now)).filter((d) => d.endpointId === endpointId);
+
+      it('delivers one message at a time in message order; a failing head holds the rest until it succeeds or is exhausted', async () => {
+        const app = await makeApp();
+        const fifo = await makeEndpoint(app.id, { ordering: 'fifo' });
+        const parallel = await makeEndpoint(app.id);
+        const ids = [];
+        for (let i = 0; i < 3; i++) ids.push(await sendFifo(app.id, [fifo.id, parallel.id], [fifo.id], T0 + i));
+
+        const first = await claimAll(T0 + 10);
+        expect(first.filter((d) => d.endpointId === parallel.id).map((d) => d.messageId)).toEqual(ids);
+        const [head] = first.filter((d) => d.endpointId === fifo.id);
+        expect(first.filter((d) => d.endpointId === fifo.id).map((d) => d.messageId)).toEqual([ids[0]]);
+        expect(await store.queueDepth()).toEqual({ pending: 2, sending: 4 });
+
+        // A retryable failure keeps the head: nothing behind it becomes due, neither now nor when its retry is.
+        await finish(head!, fifo.url, 500, T0 + 20);
+        expect(await claimedOf(T0 + 30, fifo.id)).toEqual([]);
+        const [retry] = await claimedOf(T0 + 20 + 1000, fifo.id);
+        expect(retry?.messageId).toBe(ids[0]);
+        await finish(retry!, fifo.url, 200, T0 + 1030);
+
+        const [second] = await claimedOf(T0 + 1030, fifo.id);
+        expect(second?.messageId).toBe(ids[1]);
+        // Exhausted (no retry left): the next one goes.
+        await finish(second!, fifo.url, 500, T0 + 1040, []);
+        expect((await store.listDeliveries(app.id, ids[1]!)).find((d) => d.endpointId === fifo.id)?.status).toBe('failed');
+        const [third] = await claimedOf(T0 + 1040, fifo.id);
+        expect(third?.messageId).toBe(ids[2]);
+
+        // Sent while the head is in flight: it waits behind it.
+        const fourth = await sendFifo(app.id, [fifo.id], [fifo.id], T0 + 1050);
+        expect(await claimedOf(T0 + 1060, fifo.id)).toEqual([]);
+        await finish(third!, fifo.url, 200, T0 + 1070);
+        expect((await claimedOf(T0 + 1070, fifo.id)).map((d) => d.messageId)).toEqual([fourth]);
+      });
+
+      it('queues resends and recovered deliveries in message order, and lets all go when the endpoint turns parallel', async () => {
+        const app = await makeApp();
+        const fifo = await makeEndpoint(app.id, { ordering: 'fifo' });
+        const ids = [];
+        for (let i = 0; i < 2; i++) ids.push(await sendFifo(app.id, [fifo.id], [fifo.id], T0 + i));
+        const [head] = await claimedOf(T0 + 5, fifo.id);
+        await finish(head!, fifo.url, 500, T0 + 6, []);
+        const [second] = await claimedOf(T0 + 7, fifo.id);
+        expect(second?.messageId).toBe(ids[1]);
+
+        // Recovering the failed first message while the second is in flight: it joins the end of the queue.
+        const third = await sendFifo(app.id, [fifo.id], [fifo.id], T0 + 8);
+        expect(await store.recoverDeliveries(app.id, fifo.id, T0, T0 + 100, T0 + 9)).toBe(1);
+        expect(await claimedOf(T0 + 10, fifo.id)).toEqual([]);
+        // A resend of a parked delivery leaves it in its place.
+        expect(await store.resendDelivery(app.id, third, fifo.id, T0 + 10)).toBe('queued');
+        expect(await claimedOf(T0 + 10, fifo.id)).toEqual([]);
+        await finish(second!, fifo.url, 200, T0 + 11);
+        const [next] = await claimedOf(T0 + 12, fifo.id);
+        expect(next?.messageId).toBe(third);
+        // A resend of a delivered message while another is in flight waits behind it instead of going beside it.
+        expect(await store.resendDelivery(app.id, ids[1]!, fifo.id, T0 + 13)).toBe('queued');
+        await finish(next!, fifo.url, 200, T0 + 14);
+        const [recovered] = await claimedOf(T0 + 15, fifo.id);
+        expect(recovered).toMatchObject({ messageId: ids[0], singleShot: false, nextTrigger: 'manual' });
+        await finish(recovered!, fifo.url, 200, T0 + 16);
+        const [resent] = await claimedOf(T0 + 17, fifo.id);
+        expect([resent?.messageId, resent?.singleShot]).toEqual([ids[1], true]);
+        await finish(resent!, fifo.url, 200, T0 + 18);
+
+        // Switching to parallel releases everything parked; switching back queues what is due, oldest first.
+        const later = [await sendFifo(app.id, [fifo.id], [fifo.id], T0 + 20), await sendFifo(app.id, [fifo.id], [fifo.id], T0 + 21)];
+        await store.updateEndpoint(app.id, fifo.id, { ordering: 'parallel' }, T0 + 22);
+        const released = await claimedOf(T0 + 23, fifo.id);
+        expect(released.map((d) => d.messageId)).toEqual(later);
+        for (const delivery of released) await finish(delivery, fifo.url, 200, T0 + 24);
+        const more = [await sendFifo(app.id, [fifo.id], [], T0 + 30), await sendFifo(app.id, [fifo.id], [], T0 + 31)];
+        await store.updateEndpoint(app.id, fifo.id, { ordering: 'fifo' }, T0 + 32);
+        expect((await claimedOf(T0 + 33, fifo.id)).map((d) => d.messageId)).toEqual([more[0]]);
+      });
+    });
+
+    it('keeps channels and resource URLs of messages and filters messages by channel', async () => {
+      const app = await makeApp();
+      const make = (i: number, channels: string[] | null) =>
+        ({ id: newId('msg', T0 + i), appId: app.id, eventType: 'e', eventId: null, payload: '{}', channels, resourceUrl: `https://api.example.com/r/${i}`, createdAt: T0 + i });
+      await store.insertMessages([{ message: make(0, ['project_1', 'group_a']), endpointIds: [] }, { message: make(1, ['project_2']), endpointIds: [] }, { message: make(2, null), endpointIds: [] }]);
+      const inProject1 = await store.listMessages(app.id, { channel: 'project_1' }, { limit: 10 });
+      expect(inProject1.data.map((m) => [m.channels, m.resourceUrl])).toEqual([[['project_1', 'group_a'], 'https://api.example.com/r/0']]);
+      expect((await store.listMessages(app.id, { channel: 'group' }, { limit: 10 })).data).toEqual([]);
+      expect((await store.listMessages(app.id, {}, { limit: 10 })).data.map((m) => m.channels)).toEqual([null, ['project_2'], ['project_1', 'group_a']]);
+      const ep = await makeEndpoint(app.id, { channels: ['project_1'], ordering: 'fifo', payloadMode: 'thin' });
+      expect(await store.getEndpoint(app.id, ep.id)).toMatchObject({ channels: ['project_1'], ordering: 'fifo', payloadMode: 'thin' });
+      expect(await store.fanoutEndpoints(app.id)).toEqual([{ id: ep.id, eventTypes: null, channels: ['project_1'], fifo: true }]);
     });
 
     it('deletes an app with everything it owns', async () => {

@@ -34,7 +34,7 @@ describePg('postgres store', () => {
       await client.connect();
       const { rows } = await client.query('SELECT version FROM hookyard_migrations ORDER BY version');
       await client.end();
-      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7]);
     } finally {
       await schema.drop();
     }
@@ -76,11 +76,11 @@ describePg('postgres store', () => {
       const app = await store.createApp({ id: 'app_pg1', uid: null, name: 'a', metadata: {}, createdAt: now, updatedAt: now });
       await store.createEndpoint(
         { id: 'ep_pg1', appId: app.id, url: 'https://x.test/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
-          disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {}, createdAt: now, updatedAt: now },
+          disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', channels: null, payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: now, updatedAt: now },
         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       );
       await store.insertMessages(Array.from({ length: 200 }, (_, i) => ({
-        message: { id: `msg_${String(i).padStart(4, '0')}`, appId: app.id, eventType: 'e', eventId: null, payload: '{}', createdAt: now },
+        message: { id: `msg_${String(i).padStart(4, '0')}`, appId: app.id, eventType: 'e', eventId: null, payload: '{}', channels: null, resourceUrl: null, createdAt: now },
         endpointIds: ['ep_pg1'],
       })));
       const claims = await Promise.all([store, other, store, other].map((s, i) =>

@@ -33,7 +33,7 @@ describe('sqlite store specifics', () => {
     const secret = 'whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw==';
     await store.createEndpoint(
       { id: 'ep_1', appId: app.id, url: 'https://x.test/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
-        disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {}, createdAt: 1, updatedAt: 1 },
+        disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', channels: null, payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: 1, updatedAt: 1 },
       secret,
     );
     await store.close();
@@ -57,7 +57,7 @@ describe('sqlite store specifics', () => {
     const raw = new Database(path, { readonly: true });
     const versions = raw.prepare('SELECT version FROM hookyard_migrations').all();
     raw.close();
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }]);
     await cleanup().catch(() => undefined);
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { checkResourceUrlTemplate } from '../domain/resource-url.js';
 import { notFound } from '../errors.js';
 import type { Services } from '../services.js';
 import type { Json } from '../store/store.js';
@@ -11,6 +12,7 @@ interface EventTypeBody {
   name?: string;
   description?: string;
   schema?: Json | null;
+  resourceUrlTemplate?: string | null;
 }
 
 const nameParams = { type: 'object', properties: { name: { type: 'string', maxLength: 256 } }, required: ['name'] } as const;
@@ -28,10 +30,11 @@ export function eventTypeRoutes(api: FastifyInstance, { store, schemas }: Servic
     },
     async (request, reply) => {
       requireAdmin(request);
-      const { name, description = '', schema = null } = request.body;
+      const { name, description = '', schema = null, resourceUrlTemplate = null } = request.body;
       if (schema) schemas.check(schema);
+      if (resourceUrlTemplate !== null) checkResourceUrlTemplate(resourceUrlTemplate);
       const now = Date.now();
-      const created = await store.createEventType({ name: name!, description, schema, createdAt: now, updatedAt: now });
+      const created = await store.createEventType({ name: name!, description, schema, resourceUrlTemplate, createdAt: now, updatedAt: now });
       return reply.code(201).send(eventTypeJson(created));
     },
   );
@@ -57,15 +60,16 @@ export function eventTypeRoutes(api: FastifyInstance, { store, schemas }: Servic
     {
       schema: {
         tags: ['event types'],
-        summary: "Update an event type's description or schema",
+        summary: "Update an event type's description, schema or resource URL template",
         params: nameParams,
-        body: { ...eventTypeBody, properties: { description: eventTypeBody.properties.description, schema: eventTypeBody.properties.schema } },
+        body: { ...eventTypeBody, properties: { ...eventTypeBody.properties, name: undefined } },
         response: { 200: ref('EventType'), ...errorResponses },
       },
     },
     async (request) => {
       requireAdmin(request);
       if (request.body.schema) schemas.check(request.body.schema);
+      if (typeof request.body.resourceUrlTemplate === 'string') checkResourceUrlTemplate(request.body.resourceUrlTemplate);
       const updated = await store.updateEventType(request.params.name, request.body, Date.now());
       if (!updated) throw notFound('event type');
       return eventTypeJson(updated);

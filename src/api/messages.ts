@@ -5,7 +5,7 @@ import type { Services } from '../services.js';
 import type { Message } from '../store/store.js';
 import { visibleApp, type Authenticator } from './auth.js';
 import { listResponse, pageQuery, type ListQuery } from './pagination.js';
-import { errorResponses, listOf, listQuery, messageBody, messageBatchBody, NAME_PATTERN, ref } from './schemas.js';
+import { channelName, errorResponses, listOf, listQuery, messageBody, messageBatchBody, NAME_PATTERN, ref } from './schemas.js';
 import { attemptJson, deliveryJson, messageJson } from './serialize.js';
 
 const appParams = { type: 'object', required: ['app'], properties: { app: { type: 'string', maxLength: 256 } } } as const;
@@ -17,6 +17,7 @@ const msgParams = {
 
 interface MessageQuery extends ListQuery {
   eventType?: string;
+  channel?: string;
   before?: string;
   after?: string;
 }
@@ -94,6 +95,7 @@ export function messageRoutes(api: FastifyInstance, { store, messages, signal }:
           properties: {
             ...listQuery.properties,
             eventType: { type: 'string', maxLength: 256, pattern: NAME_PATTERN },
+            channel: channelName,
             before: { type: 'string', format: 'date-time' },
             after: { type: 'string', format: 'date-time' },
           },
@@ -103,9 +105,10 @@ export function messageRoutes(api: FastifyInstance, { store, messages, signal }:
     },
     async (request) => {
       const app = await visibleApp(store, request, request.params.app);
-      const { eventType, before, after } = request.query;
+      const { eventType, channel, before, after } = request.query;
       const filter = {
         eventType,
+        channel,
         before: before === undefined ? undefined : Date.parse(before),
         after: after === undefined ? undefined : Date.parse(after),
       };

@@ -13,6 +13,9 @@ const timestamp = { type: 'string', format: 'date-time' } as const;
 const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' } as const;
 const metadata = { type: 'object', additionalProperties: true } as const;
 const eventTypeName = { type: 'string', minLength: 1, maxLength: 256, pattern: NAME_PATTERN } as const;
+/** Channel names as Svix allows them; at most 10 per endpoint or message. */
+export const channelName = { type: 'string', minLength: 1, maxLength: 128, pattern: NAME_PATTERN } as const;
+const channelList = { type: ['array', 'null'], items: channelName, uniqueItems: true, maxItems: 10 } as const;
 
 export const appSchema = {
   $id: 'App',
@@ -46,6 +49,7 @@ export const eventTypeSchema = {
     name: { type: 'string' },
     description: { type: 'string' },
     schema: { type: ['object', 'null'], additionalProperties: true },
+    resourceUrlTemplate: { type: ['string', 'null'] },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -60,12 +64,15 @@ export const endpointSchema = {
     url: { type: 'string' },
     description: { type: 'string' },
     eventTypes: { type: ['array', 'null'], items: { type: 'string' } },
+    channels: { type: ['array', 'null'], items: { type: 'string' } },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     rateLimit: { type: ['integer', 'null'] },
     timeoutMs: { type: ['integer', 'null'] },
     disabled: { type: 'boolean' },
     disabledReason: { type: ['string', 'null'] },
     failingSince: nullableTimestamp,
+    payloadMode: { type: 'string', enum: ['full', 'thin'] },
+    ordering: { type: 'string', enum: ['parallel', 'fifo'] },
     metadata,
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -80,6 +87,8 @@ export const messageSchema = {
     eventType: { type: 'string' },
     eventId: { type: ['string', 'null'] },
     payload: { type: 'object', additionalProperties: true },
+    channels: { type: ['array', 'null'], items: { type: 'string' } },
+    resourceUrl: { type: ['string', 'null'] },
     timestamp,
   },
 } as const;
@@ -291,6 +300,7 @@ export const eventTypeBody = {
     name: eventTypeName,
     description: { type: 'string', maxLength: 4096 },
     schema: { type: ['object', 'null'] },
+    resourceUrlTemplate: { type: ['string', 'null'], minLength: 1, maxLength: 2048 },
   },
 } as const;
 
@@ -301,6 +311,7 @@ export const endpointBody = {
     url: { type: 'string', minLength: 1, maxLength: 2048 },
     description: { type: 'string', maxLength: 4096 },
     eventTypes: { type: ['array', 'null'], items: eventTypeName, uniqueItems: true, maxItems: 1000 },
+    channels: channelList,
     secret: { type: 'string', maxLength: 256 },
     headers: {
       type: 'object',
@@ -311,6 +322,8 @@ export const endpointBody = {
     rateLimit: { type: ['integer', 'null'], minimum: 1, maximum: 100_000 },
     timeoutMs: { type: ['integer', 'null'], minimum: 100, maximum: 300_000 },
     disabled: { type: 'boolean' },
+    payloadMode: { type: 'string', enum: ['full', 'thin'] },
+    ordering: { type: 'string', enum: ['parallel', 'fifo'] },
     metadata,
   },
 } as const;
@@ -323,6 +336,8 @@ export const messageBody = {
     eventType: eventTypeName,
     payload: { type: 'object' },
     eventId: { type: 'string', minLength: 1, maxLength: 256 },
+    channels: { ...channelList, type: 'array' },
+    resourceUrl: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://' },
   },
 } as const;
 

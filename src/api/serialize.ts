@@ -28,6 +28,7 @@ export const eventTypeJson = (eventType: EventType) => ({
   name: eventType.name,
   description: eventType.description,
   schema: eventType.schema,
+  resourceUrlTemplate: eventType.resourceUrlTemplate,
   createdAt: iso(eventType.createdAt),
   updatedAt: iso(eventType.updatedAt),
 });
@@ -38,12 +39,15 @@ export const endpointJson = (endpoint: Endpoint) => ({
   url: endpoint.url,
   description: endpoint.description,
   eventTypes: endpoint.eventTypes,
+  channels: endpoint.channels,
   headers: endpoint.headers,
   rateLimit: endpoint.rateLimit,
   timeoutMs: endpoint.timeoutMs,
   disabled: endpoint.disabled,
   disabledReason: endpoint.disabledReason,
   failingSince: isoOrNull(endpoint.failingSince),
+  payloadMode: endpoint.payloadMode,
+  ordering: endpoint.ordering,
   metadata: endpoint.metadata,
   createdAt: iso(endpoint.createdAt),
   updatedAt: iso(endpoint.updatedAt),
@@ -54,6 +58,8 @@ export const messageJson = (message: Message) => ({
   eventType: message.eventType,
   eventId: message.eventId,
   payload: JSON.parse(message.payload) as unknown,
+  channels: message.channels,
+  resourceUrl: message.resourceUrl,
   timestamp: iso(message.createdAt),
 });
 

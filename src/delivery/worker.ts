@@ -12,6 +12,7 @@ import type { WorkSignal } from '../work-signal.js';
 import type { HttpClient } from './http-client.js';
 import { decideOutcome, type SendResult } from './outcome.js';
 import { signPolar, standardWebhookHeaders } from './sign.js';
+import { thinBody } from './thin-payload.js';
 import { EndpointThrottle } from './throttle.js';
 
 export interface WorkerOptions {
@@ -272,7 +273,7 @@ export class DeliveryWorker {
   private async attempt(delivery: ClaimedDelivery, info: EndpointInfo): Promise<void> {
     const { endpoint, secrets } = info;
     const started = Date.now();
-    const body = delivery.payload;
+    const body = endpoint.payloadMode === 'thin' ? thinBody(delivery) : delivery.payload;
     const headers: Record<string, string> = {
       ...endpoint.headers,
       'content-type': 'application/json',

@@ -2,19 +2,26 @@ import { isValidEndpointSecret, newEndpointSecret } from '../crypto/tokens.js';
 import { checkDestinationUrl } from '../delivery/ssrf.js';
 import { HookyardError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Endpoint, EndpointFlavor, EndpointPatch, Json, Store } from '../store/store.js';
+import type { Endpoint, EndpointFlavor, EndpointOrdering, EndpointPatch, Json, PayloadMode, Store } from '../store/store.js';
 
 export interface EndpointInput {
   url?: string;
   description?: string;
   eventTypes?: string[] | null;
+  /** null or [] = no channel filter. */
+  channels?: string[] | null;
   secret?: string;
   headers?: Record<string, string>;
   rateLimit?: number | null;
   timeoutMs?: number | null;
   disabled?: boolean;
+  payloadMode?: PayloadMode;
+  ordering?: EndpointOrdering;
   metadata?: Json;
 }
+
+/** An empty channel list filters nothing, as no list: both are stored as null. */
+const channelsOf = (channels: string[] | null | undefined): string[] | null => (channels && channels.length > 0 ? channels : null);
 
 const SECRET_OVERLAP_MS = 24 * 3_600_000;
 
@@ -61,6 +68,7 @@ export class EndpointService {
       url,
       description: input.description ?? '',
       eventTypes: input.eventTypes ?? null,
+      channels: channelsOf(input.channels),
       headers: input.headers ?? {},
       rateLimit: input.rateLimit ?? null,
       timeoutMs: input.timeoutMs ?? null,
@@ -68,6 +76,8 @@ export class EndpointService {
       disabledReason: input.disabled ? 'manual' : null,
       failingSince: null,
       flavor,
+      payloadMode: input.payloadMode ?? 'full',
+      ordering: input.ordering ?? 'parallel',
       metadata: input.metadata ?? {},
       createdAt: now,
       updatedAt: now,
@@ -83,7 +93,8 @@ export class EndpointService {
       patch.headers = input.headers;
     }
     if (input.secret !== undefined) throw new HookyardError('validation_error', 'use POST …/secret/rotate to change the secret', [{ path: '/body/secret', message: 'not updatable' }]);
-    for (const field of ['description', 'eventTypes', 'rateLimit', 'timeoutMs', 'metadata'] as const) {
+    if (input.channels !== undefined) patch.channels = channelsOf(input.channels);
+    for (const field of ['description', 'eventTypes', 'rateLimit', 'timeoutMs', 'payloadMode', 'ordering', 'metadata'] as const) {
       if (input[field] !== undefined) (patch as Record<string, unknown>)[field] = input[field];
     }
     if (input.disabled !== undefined) {

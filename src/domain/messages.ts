@@ -5,11 +5,16 @@ import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
 import type { App, FanoutEndpoint, InsertMessageResult, Json, Message, NewMessage, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
 import type { EventSchemas } from './event-schemas.js';
+import { renderResourceUrl } from './resource-url.js';
 
 export interface SendMessageInput {
   eventType: string;
   payload: Json;
   eventId?: string | undefined;
+  /** Reaches endpoints without a channel filter and those listening to one of these. */
+  channels?: string[] | undefined;
+  /** Where a thin delivery points; by default rendered from the event type's resourceUrlTemplate. */
+  resourceUrl?: string | undefined;
 }
 
 export interface SendOptions {
@@ -24,8 +29,10 @@ export interface SendOptions {
 /** Sends that find the configuration changed under them are read again this many times before giving up. */
 const MAX_READS = 5;
 
-export function endpointWants(endpoint: FanoutEndpoint, eventType: string): boolean {
-  return endpoint.eventTypes === null || endpoint.eventTypes.includes(eventType);
+/** Event types and channels are two filters, both to pass; an endpoint without a list of either takes every value. */
+export function endpointWants(endpoint: FanoutEndpoint, eventType: string, channels: readonly string[] | null): boolean {
+  if (endpoint.eventTypes !== null && !endpoint.eventTypes.includes(eventType)) return false;
+  return endpoint.channels === null || (channels !== null && channels.some((channel) => endpoint.channels!.includes(channel)));
 }
 
 /**
@@ -60,16 +67,22 @@ export class MessageService {
     // Two independent reads, side by side: on PostgreSQL without a cache each is a round trip.
     const [eventType, endpoints] = await Promise.all([this.store.getEventType(input.eventType), this.store.fanoutEndpoints(app.id)]);
     if (eventType) this.schemas.validate(eventType, input.payload);
+    const channels = input.channels !== undefined && input.channels.length > 0 ? input.channels : null;
+    const template = eventType?.resourceUrlTemplate ?? null;
     const message: Message = {
       id: newId('msg', now),
       appId: app.id,
       eventType: input.eventType,
       eventId: input.eventId ?? null,
       payload: JSON.stringify(input.payload),
+      channels,
+      resourceUrl: input.resourceUrl ?? (template === null ? null : renderResourceUrl(template, input.payload)),
       createdAt: now,
     };
-    const endpointIds = endpoints.filter((endpoint) => endpointWants(endpoint, input.eventType)).map((endpoint) => endpoint.id);
-    const result = await this.batcher.submit({ message, endpointIds, configVersion });
+    const wanted = endpoints.filter((endpoint) => endpointWants(endpoint, input.eventType, channels));
+    const endpointIds = wanted.map((endpoint) => endpoint.id);
+    const fifoEndpointIds = wanted.filter((endpoint) => endpoint.fifo).map((endpoint) => endpoint.id);
+    const result = await this.batcher.submit({ message, endpointIds, fifoEndpointIds, configVersion });
     if (!result.ok) {
       if ('stale' in result) return 'stale';
       throw new HookyardError('conflict', `a message with eventId "${input.eventId}" already exists in this app`, { id: result.existingId });

@@ -37,9 +37,9 @@ export class OperationalEvents {
     if (!existing.some((endpoint) => endpoint.url === url)) {
       await this.store.createEndpoint(
         {
-          id: newId('ep', now), appId: app.id, url, description: 'HOOKYARD_OPERATIONAL_WEBHOOK_URL', eventTypes: null, headers: {},
-          rateLimit: null, timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', metadata: {},
-          createdAt: now, updatedAt: now,
+          id: newId('ep', now), appId: app.id, url, description: 'HOOKYARD_OPERATIONAL_WEBHOOK_URL', eventTypes: null, channels: null,
+          headers: {}, rateLimit: null, timeoutMs: null, disabled: false, disabledReason: null, failingSince: null, flavor: 'standard',
+          payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: now, updatedAt: now,
         },
         newEndpointSecret(),
       );

@@ -1,7 +1,7 @@
 import { HookyardError } from '../errors.js';
 import { newId } from '../ids.js';
 import { IpAllowlist } from '../inbound/ip-allowlist.js';
-import { isJsonPath } from '../inbound/json-path.js';
+import { isJsonPath } from '../json-path.js';
 import { isOrderingTimestampRef } from '../inbound/ordering.js';
 import { presetFor, VERIFICATION_TYPES } from '../inbound/verify/index.js';
 import type { ForwardTarget, Source, SourceOrdering, SourcePatch, SourceResponse, SourceVerification, Store } from '../store/store.js';

@@ -1,5 +1,5 @@
 import type { Source } from '../store/store.js';
-import { valueAtJsonPath } from './json-path.js';
+import { valueAtJsonPath } from '../json-path.js';
 import type { InboundRequest, VerificationPreset } from './verify/preset.js';
 
 const MAX_KEY_LENGTH = 255;

@@ -1,6 +1,6 @@
 import type { SourceOrdering } from '../store/store.js';
 import { parseBody } from './body.js';
-import { isJsonPath, valueAtJsonPath } from './json-path.js';
+import { isJsonPath, valueAtJsonPath } from '../json-path.js';
 
 const HEADER_REF = /^header:([A-Za-z0-9!#$%&'*+.^_`|~-]{1,100})$/;
 const MAX_ENTITY_LENGTH = 512;

@@ -33,6 +33,8 @@ export interface SqlDialect {
   jsonFieldEquals(column: string, pathParam: number, valueParam: number): string;
   /** The parameter value for a path of field names (validated: letters, digits, _ $ -). */
   jsonPathParam(path: readonly string[]): unknown;
+  /** A predicate: the JSON array of strings in `column` (text, may be NULL) holds the string in `$param`. */
+  jsonArrayHas(column: string, param: number): string;
   /**
    * A relation `alias(columns…)` holding `rows` (arrays in column order) as parameters from `$firstParam` on, so that a
    * batch is one statement instead of one per row (on PostgreSQL each statement is a network round trip). The first

@@ -1,4 +1,5 @@
 import type { SqlDialect } from './dialect.js';
+import { advanceFifo } from './fifo.js';
 import { one, type SqlExecutor } from './sql.js';
 import type { DeliveryOutcome, OutcomeEffects } from './store.js';
 
@@ -55,6 +56,9 @@ export async function recordOutcomes(
        AND CASE WHEN d.status = 'sending' THEN CAST($2 AS TEXT) IS NULL OR d.lease_owner = $2 ELSE 0 = 1 END`,
     [opts.now, opts.owner ?? null, ...next.params],
   );
+  // A finished delivery lets the next message of a FIFO endpoint go (a no-op read for the others).
+  const finished = outcomes.filter(({ next: n }) => n.status !== 'pending').map(({ attempt }) => attempt.endpointId);
+  if (finished.length > 0) await advanceFifo(tx, sql, finished, opts.now);
   const lastByEndpoint = new Map<string, DeliveryOutcome>();
   for (const outcome of outcomes) lastByEndpoint.set(outcome.attempt.endpointId, outcome);
 

@@ -2,6 +2,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import { HookyardError } from '../errors.js';
 import { ConfigCache } from './config-cache.js';
 import type { SqlDialect } from './dialect.js';
+import { queueBehindHeads, reorderEndpoint } from './fifo.js';
 import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
 import { toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toFanoutEndpoint, toMessage } from './rows.js';
 import { keysetPage } from './keyset.js';
@@ -16,8 +17,12 @@ import type {
 type Row = Record<string, unknown>;
 
 const MESSAGE_COLUMNS = [
-  ['id', 'text'], ['app_id', 'text'], ['event_type', 'text'], ['event_id', 'text'], ['payload', 'text'], ['created_at', 'bigint'],
+  ['id', 'text'], ['app_id', 'text'], ['event_type', 'text'], ['event_id', 'text'], ['payload', 'text'], ['channels', 'text'],
+  ['resource_url', 'text'], ['created_at', 'bigint'],
 ] as const;
+/** The column list of MESSAGE_COLUMNS, for INSERT … SELECT. */
+const MESSAGE_COLUMN_NAMES = MESSAGE_COLUMNS.map(([name]) => name).join(', ');
+const messageValues = (m: Message): unknown[] => [m.id, m.appId, m.eventType, m.eventId, m.payload, jsonOrNull(m.channels), m.resourceUrl, m.createdAt];
 /** With the configuration counter each message's fan-out was read under (see insertMessagesAtOnce). */
 const MESSAGE_BATCH_COLUMNS = [...MESSAGE_COLUMNS, ['config_version', 'bigint']] as const;
 const DELIVERY_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['created_at', 'bigint']] as const;
@@ -29,13 +34,17 @@ const ENDPOINT_COLUMNS: Record<keyof EndpointPatch, string> = {
   url: 'url',
   description: 'description',
   eventTypes: 'event_types',
+  channels: 'channels',
   headers: 'headers',
   rateLimit: 'rate_limit',
   timeoutMs: 'timeout_ms',
   disabled: 'disabled',
   disabledReason: 'disabled_reason',
+  payloadMode: 'payload_mode',
+  ordering: 'ordering',
   metadata: 'metadata',
 };
+const JSON_ENDPOINT_FIELDS: ReadonlySet<keyof EndpointPatch> = new Set(['eventTypes', 'channels', 'headers', 'metadata']);
 
 /** The Store over any SqlExecutor; dialect differences live in SqlDialect. */
 export class SqlStore implements Store {
@@ -235,9 +244,9 @@ export class SqlStore implements Store {
 
   async createEventType(eventType: EventType): Promise<EventType> {
     const rows = await this.changingConfig(() => this.exec.all(
-      `INSERT INTO event_types (name, description, schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO event_types (name, description, schema, resource_url_template, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT DO NOTHING RETURNING name`,
-      [eventType.name, eventType.description, jsonOrNull(eventType.schema), eventType.createdAt, eventType.updatedAt],
+      [eventType.name, eventType.description, jsonOrNull(eventType.schema), eventType.resourceUrlTemplate, eventType.createdAt, eventType.updatedAt],
     ));
     if (rows.length === 0) throw new HookyardError('conflict', `event type "${eventType.name}" already exists`, { name: eventType.name });
     return eventType;
@@ -258,15 +267,16 @@ export class SqlStore implements Store {
 
   async updateEventType(
     name: string,
-    patch: Partial<Pick<EventType, 'description' | 'schema'>>,
+    patch: Partial<Pick<EventType, 'description' | 'schema' | 'resourceUrlTemplate'>>,
     now: number,
   ): Promise<EventType | null> {
     const current = await this.readEventType(name);
     if (!current) return null;
     const next: EventType = { ...current, ...patch, updatedAt: now };
-    await this.changingConfig(() => this.exec.run('UPDATE event_types SET description = $2, schema = $3, updated_at = $4 WHERE name = $1', [
-      name, next.description, jsonOrNull(next.schema), now,
-    ]));
+    await this.changingConfig(() => this.exec.run(
+      'UPDATE event_types SET description = $2, schema = $3, resource_url_template = $4, updated_at = $5 WHERE name = $1',
+      [name, next.description, jsonOrNull(next.schema), next.resourceUrlTemplate, now],
+    ));
     return next;
   }
 
@@ -279,14 +289,14 @@ export class SqlStore implements Store {
   async createEndpoint(endpoint: Endpoint, secret: string): Promise<Endpoint> {
     await this.changingConfig(() => this.exec.transaction(async (tx) => {
       await tx.run(
-        `INSERT INTO endpoints (id, app_id, url, description, event_types, headers, rate_limit, timeout_ms, disabled,
-           disabled_reason, failing_since, flavor, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        `INSERT INTO endpoints (id, app_id, url, description, event_types, channels, headers, rate_limit, timeout_ms, disabled,
+           disabled_reason, failing_since, flavor, payload_mode, ordering, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
         [
-          endpoint.id, endpoint.appId, endpoint.url, endpoint.description, jsonOrNull(endpoint.eventTypes),
+          endpoint.id, endpoint.appId, endpoint.url, endpoint.description, jsonOrNull(endpoint.eventTypes), jsonOrNull(endpoint.channels),
           JSON.stringify(endpoint.headers), endpoint.rateLimit, endpoint.timeoutMs, endpoint.disabled ? 1 : 0,
-          endpoint.disabledReason, endpoint.failingSince, endpoint.flavor, JSON.stringify(endpoint.metadata),
-          endpoint.createdAt, endpoint.updatedAt,
+          endpoint.disabledReason, endpoint.failingSince, endpoint.flavor, endpoint.payloadMode, endpoint.ordering,
+          JSON.stringify(endpoint.metadata), endpoint.createdAt, endpoint.updatedAt,
         ],
       );
       await tx.run('INSERT INTO endpoint_secrets (endpoint_id, secret_enc, created_at, expires_at) VALUES ($1, $2, $3, NULL)', [
@@ -311,7 +321,7 @@ export class SqlStore implements Store {
 
   fanoutEndpoints(appId: string): Promise<FanoutEndpoint[]> {
     return this.config.get(`fanout ${appId}`, async () => {
-      const rows = await this.exec.all<Row>('SELECT id, event_types FROM endpoints WHERE app_id = $1 AND disabled = 0 ORDER BY id', [appId]);
+      const rows = await this.exec.all<Row>('SELECT id, event_types, channels, ordering FROM endpoints WHERE app_id = $1 AND disabled = 0 ORDER BY id', [appId]);
       return rows.map(toFanoutEndpoint);
     });
   }
@@ -332,14 +342,13 @@ export class SqlStore implements Store {
       for (const [field, column] of Object.entries(ENDPOINT_COLUMNS) as Array<[keyof EndpointPatch, string]>) {
         if (!(field in patch)) continue;
         const value = patch[field];
-        values.push(
-          field === 'eventTypes' ? jsonOrNull(value) : field === 'headers' || field === 'metadata' ? JSON.stringify(value) : value,
-        );
+        values.push(JSON_ENDPOINT_FIELDS.has(field) ? jsonOrNull(value) : value);
         sets.push(`${column} = $${values.length}`);
       }
       if (patch.disabled === false) sets.push('disabled_reason = NULL', 'failing_since = NULL');
       await tx.run(`UPDATE endpoints SET ${[...sets, 'updated_at = $3'].join(', ')} WHERE app_id = $1 AND id = $2`, values);
       if (patch.disabled === true && !current.disabled) await failPendingDeliveries(tx, id, now);
+      if (patch.ordering !== undefined && patch.ordering !== current.ordering) await reorderEndpoint(tx, this.sql, id, patch.ordering, now);
       return toEndpoint((await one<Row>(tx, 'SELECT * FROM endpoints WHERE id = $1', [id]))!);
     }));
   }
@@ -378,7 +387,9 @@ export class SqlStore implements Store {
 
   async insertMessages(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
     if (items.length === 0) return [];
-    const results = this.sql.insertMessagesAtOnce && fanoutSize(items) <= DELIVERY_SLICE
+    // FIFO deliveries are queued in the same transaction (store/fifo.ts), which the one-statement path cannot do.
+    const fifo = items.some((item) => (item.fifoEndpointIds?.length ?? 0) > 0);
+    const results = this.sql.insertMessagesAtOnce && !fifo && fanoutSize(items) <= DELIVERY_SLICE
       ? await this.insertMessagesAtOnce(items)
       : await this.exec.transaction(async (tx) => {
         // Fan-out read from the cache under an older counter than the one committed now: the configuration changed
@@ -388,6 +399,12 @@ export class SqlStore implements Store {
         const version = checked ? Number((await one<Row>(tx, 'SELECT version FROM config_version WHERE id = 1'))?.version ?? 0) : null;
         const current = items.filter((item) => item.configVersion == null || item.configVersion === version);
         const written = await this.writeMessages(tx, current);
+        if (fifo) {
+          const queued = current.filter((item) => written.get(item)?.ok === true).flatMap(({ message, fifoEndpointIds }) =>
+            (fifoEndpointIds ?? []).map((endpointId) => ({ endpointId, messageId: message.id })));
+          // Due from when the messages were accepted, as every delivery is.
+          await queueBehindHeads(tx, this.sql, queued, Math.max(...current.map(({ message }) => message.createdAt)));
+        }
         return items.map((item): InsertMessageResult => written.get(item) ?? { ok: false, stale: true });
       });
     if (results.some((result) => 'stale' in result)) this.config.flush();
@@ -396,9 +413,7 @@ export class SqlStore implements Store {
 
   /** The same as one statement (PostgreSQL), its own transaction: one round trip per batch. */
   private async insertMessagesAtOnce(items: readonly NewMessage[]): Promise<InsertMessageResult[]> {
-    const messageRows = this.sql.rows('m', MESSAGE_BATCH_COLUMNS, 1, items.map(({ message: m, configVersion }) => [
-      m.id, m.appId, m.eventType, m.eventId, m.payload, m.createdAt, configVersion ?? null,
-    ]));
+    const messageRows = this.sql.rows('m', MESSAGE_BATCH_COLUMNS, 1, items.map(({ message, configVersion }) => [...messageValues(message), configVersion ?? null]));
     const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, MESSAGE_BATCH_COLUMNS.length + 1, deliveryValues(items));
     const { version, inserted } = await this.sql.insertMessagesAtOnce!(this.exec, messageRows, deliveryRows);
     return Promise.all(items.map(async (item): Promise<InsertMessageResult> => {
@@ -418,10 +433,10 @@ export class SqlStore implements Store {
   private async writeMessages(tx: SqlExecutor, items: readonly NewMessage[]): Promise<Map<NewMessage, InsertMessageResult>> {
     const results = new Map<NewMessage, InsertMessageResult>();
     if (items.length === 0) return results;
-    const messageRows = this.sql.rows('m', MESSAGE_COLUMNS, 1, items.map(({ message: m }) => [m.id, m.appId, m.eventType, m.eventId, m.payload, m.createdAt]));
+    const messageRows = this.sql.rows('m', MESSAGE_COLUMNS, 1, items.map(({ message }) => messageValues(message)));
     const inserted = await tx.all<Row>(
-      `INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at)
-       SELECT id, app_id, event_type, event_id, payload, created_at FROM ${messageRows.sql} WHERE true
+      `INSERT INTO messages (${MESSAGE_COLUMN_NAMES})
+       SELECT ${MESSAGE_COLUMN_NAMES} FROM ${messageRows.sql} WHERE true
        ON CONFLICT DO NOTHING RETURNING id`,
       messageRows.params,
     );
@@ -452,6 +467,7 @@ export class SqlStore implements Store {
     const where = ['app_id = $3', 'id < $1'];
     const params: unknown[] = [appId];
     if (filter.eventType !== undefined) where.push(`event_type = $${params.push(filter.eventType) + 2}`);
+    if (filter.channel !== undefined) where.push(this.sql.jsonArrayHas('channels', params.push(filter.channel) + 2));
     if (filter.before !== undefined) where.push(`created_at < $${params.push(filter.before) + 2}`);
     if (filter.after !== undefined) where.push(`created_at > $${params.push(filter.after) + 2}`);
     return this.page(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $2`, params, page, toMessage, 'desc');
@@ -546,28 +562,38 @@ export class SqlStore implements Store {
            VALUES ($1, $2, $3, 'pending', $4, 'manual', 1, $4, $4)`,
           [messageId, endpointId, appId, now],
         );
+        await queueBehindHeads(tx, this.sql, [{ endpointId, messageId }], now);
         return 'queued';
       }
       if (row.status === 'sending') return 'in_flight';
       // A pending delivery keeps its schedule after the manual attempt; a finished one gets exactly one more attempt.
+      // One parked behind a FIFO head stays parked: it goes in its turn.
       await tx.run(
-        `UPDATE deliveries SET status = 'pending', next_attempt_at = $4, next_trigger = 'manual',
-           single_shot = CASE WHEN status = 'pending' THEN single_shot ELSE 1 END, updated_at = $4
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = CASE WHEN status = 'pending' AND next_attempt_at IS NULL THEN NULL ELSE CAST($4 AS BIGINT) END,
+           next_trigger = 'manual', single_shot = CASE WHEN status = 'pending' THEN single_shot ELSE 1 END, updated_at = $4
          WHERE message_id = $1 AND endpoint_id = $2 AND app_id = $3`,
         [messageId, endpointId, appId, now],
       );
+      if (row.status !== 'pending') await queueBehindHeads(tx, this.sql, [{ endpointId, messageId }], now);
       return 'queued';
     });
   }
 
   recoverDeliveries(appId: string, endpointId: string, since: number, until: number, now: number): Promise<number> {
-    return this.exec.run(
-      `UPDATE deliveries SET status = 'pending', schedule_pos = 0, next_attempt_at = $5, next_trigger = 'manual',
-         single_shot = 0, last_error = NULL, updated_at = $5
-       WHERE app_id = $1 AND endpoint_id = $2 AND status = 'failed'
-         AND message_id IN (SELECT id FROM messages WHERE app_id = $1 AND created_at >= $3 AND created_at < $4)`,
-      [appId, endpointId, since, until, now],
-    );
+    return this.exec.transaction(async (tx) => {
+      const recovered = await tx.all<Row>(
+        `UPDATE deliveries SET status = 'pending', schedule_pos = 0, next_attempt_at = $5, next_trigger = 'manual',
+           single_shot = 0, last_error = NULL, updated_at = $5
+         WHERE app_id = $1 AND endpoint_id = $2 AND status = 'failed'
+           AND message_id IN (SELECT id FROM messages WHERE app_id = $1 AND created_at >= $3 AND created_at < $4)
+         RETURNING message_id`,
+        [appId, endpointId, since, until, now],
+      );
+      // On a FIFO endpoint the recovered deliveries join the end of its queue, in message order.
+      const ids = recovered.map((row) => String(row.message_id)).sort();
+      await queueBehindHeads(tx, this.sql, ids.map((messageId) => ({ endpointId, messageId })), now);
+      return ids.length;
+    });
   }
 
   async queueDepth(): Promise<{ pending: number; sending: number }> {

@@ -39,11 +39,17 @@ export interface EventType {
   name: string;
   description: string;
   schema: Json | null;
+  /** Renders a thin delivery's `url` from the payload (`{{entity_id}}`, `{{data.id}}`) when a send gives none. */
+  resourceUrlTemplate: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
 export type EndpointFlavor = 'standard' | 'polar';
+/** What a delivery's body holds: the payload, or a pointer to the resource for the receiver to fetch. */
+export type PayloadMode = 'full' | 'thin';
+/** `fifo`: one delivery at a time, in message order; a failing one holds the rest until it succeeds or is exhausted. */
+export type EndpointOrdering = 'parallel' | 'fifo';
 
 export interface Endpoint {
   id: string;
@@ -52,6 +58,8 @@ export interface Endpoint {
   description: string;
   /** null = every event type. */
   eventTypes: string[] | null;
+  /** null = no channel filter; otherwise only messages that share one of these channels. */
+  channels: string[] | null;
   headers: Record<string, string>;
   rateLimit: number | null;
   timeoutMs: number | null;
@@ -59,13 +67,18 @@ export interface Endpoint {
   disabledReason: string | null;
   failingSince: number | null;
   flavor: EndpointFlavor;
+  payloadMode: PayloadMode;
+  ordering: EndpointOrdering;
   metadata: Json;
   createdAt: number;
   updatedAt: number;
 }
 
 export type EndpointPatch = Partial<
-  Pick<Endpoint, 'url' | 'description' | 'eventTypes' | 'headers' | 'rateLimit' | 'timeoutMs' | 'disabled' | 'disabledReason' | 'metadata'>
+  Pick<
+    Endpoint,
+    'url' | 'description' | 'eventTypes' | 'channels' | 'headers' | 'rateLimit' | 'timeoutMs' | 'disabled' | 'disabledReason' | 'payloadMode' | 'ordering' | 'metadata'
+  >
 >;
 
 export interface Message {
@@ -75,6 +88,10 @@ export interface Message {
   eventId: string | null;
   /** The payload as the exact JSON text that is signed and sent. */
   payload: string;
+  /** null = none: reaches only endpoints without a channel filter. */
+  channels: string[] | null;
+  /** What a thin delivery points at; null when neither the send nor the event type's template gave one. */
+  resourceUrl: string | null;
   createdAt: number;
 }
 
@@ -104,6 +121,7 @@ export interface Delivery {
 export interface ClaimedDelivery extends Delivery {
   eventType: string;
   payload: string;
+  resourceUrl: string | null;
   messageCreatedAt: number;
 }
 
@@ -145,6 +163,8 @@ export type InsertMessageResult = { ok: true; message: Message } | { ok: false; 
 export interface NewMessage {
   message: Message;
   endpointIds: string[];
+  /** Those of endpointIds that are FIFO: their deliveries queue behind the endpoint's unfinished one. */
+  fifoEndpointIds?: readonly string[];
   /** The configVersion() the fan-out (and app, key, event type) was read under; the insert refuses it if that moved. */
   configVersion?: number | null;
 }
@@ -154,10 +174,14 @@ export interface FanoutEndpoint {
   id: string;
   /** null = every event type. */
   eventTypes: string[] | null;
+  channels: string[] | null;
+  fifo: boolean;
 }
 
 export interface MessageFilter {
   eventType?: string | undefined;
+  /** Messages sent to this channel. */
+  channel?: string | undefined;
   before?: number | undefined;
   after?: number | undefined;
 }
@@ -349,7 +373,7 @@ export interface Store {
   /** Cached. */
   getEventType(name: string): Promise<EventType | null>;
   listEventTypes(page: PageQuery): Promise<Page<EventType>>;
-  updateEventType(name: string, patch: Partial<Pick<EventType, 'description' | 'schema'>>, now: number): Promise<EventType | null>;
+  updateEventType(name: string, patch: Partial<Pick<EventType, 'description' | 'schema' | 'resourceUrlTemplate'>>, now: number): Promise<EventType | null>;
   deleteEventType(name: string): Promise<boolean>;
 
   createEndpoint(endpoint: Endpoint, secret: string): Promise<Endpoint>;

@@ -123,6 +123,7 @@ export function pgDialect(): SqlDialect {
     jsonFieldEquals: (column, pathParam, valueParam) =>
       `COALESCE(${column}::jsonb #> $${pathParam}::text[], 'null'::jsonb) = $${valueParam}::jsonb`,
     jsonPathParam: (path) => [...path],
+    jsonArrayHas: (column, param) => `jsonb_exists(${column}::jsonb, $${param}::text)`,
     // One array parameter per column, zipped back into rows by unnest: one statement text whatever the batch size.
     rows: (alias, columns, firstParam, rows) => ({
       sql: `unnest(${columns.map(([, type], index) => `$${firstParam + index}::${type}[]`).join(', ')}) AS ${alias}(${columns.map(([name]) => name).join(', ')})`,
@@ -137,8 +138,8 @@ export function pgDialect(): SqlDialect {
       const rows = await retryDeadlocks(() => exec.allRaw(
         `WITH counter AS (SELECT version FROM config_version WHERE id = 1),
          written AS (
-           INSERT INTO messages (id, app_id, event_type, event_id, payload, created_at)
-           SELECT m.id, m.app_id, m.event_type, m.event_id, m.payload, m.created_at FROM ${messages.sql}, counter
+           INSERT INTO messages (id, app_id, event_type, event_id, payload, channels, resource_url, created_at)
+           SELECT m.id, m.app_id, m.event_type, m.event_id, m.payload, m.channels, m.resource_url, m.created_at FROM ${messages.sql}, counter
            WHERE m.config_version IS NULL OR m.config_version = counter.version
            ON CONFLICT DO NOTHING RETURNING id
          ),
