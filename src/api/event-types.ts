@@ -62,7 +62,7 @@ export function eventTypeRoutes(api: FastifyInstance, { store, schemas }: Servic
         tags: ['event types'],
         summary: "Update an event type's description, schema or resource URL template",
         params: nameParams,
-        body: { ...eventTypeBody, properties: { ...eventTypeBody.properties, name: undefined } },
+        body: { ...eventTypeBody, properties: { description: eventTypeBody.properties.description, schema: eventTypeBody.properties.schema, resourceUrlTemplate: eventTypeBody.properties.resourceUrlTemplate } },
         response: { 200: ref('EventType'), ...errorResponses },
       },
     },

@@ -332,6 +332,8 @@ export class DeliveryWorker {
 
   private async record(outcomes: DeliveryOutcome[]): Promise<void> {
     const effects = await this.store.recordOutcomes(outcomes, { now: Date.now(), disableAfterMs: this.options.endpointDisableAfterMs, owner: this.owner });
+    // The next delivery of a FIFO endpoint became due with this commit: claim it now rather than at the next poll.
+    if (effects.fifoAdvanced > 0) this.loop.kick();
     for (const disabled of effects.disabledEndpoints) {
       this.endpoints.delete(disabled.endpointId);
       void this.operational.emit('endpoint.disabled', { appId: disabled.appId, endpointId: disabled.endpointId, reason: disabled.reason });

@@ -53,8 +53,8 @@ async function enqueue(tx: SqlExecutor, sql: SqlDialect, endpointId: string, mes
 }
 
 /** Makes the first parked delivery due now, unless the endpoint has a head already. Call with the endpoint locked. */
-async function promoteHead(tx: SqlExecutor, endpointId: string, now: number): Promise<void> {
-  await tx.run(
+async function promoteHead(tx: SqlExecutor, endpointId: string, now: number): Promise<number> {
+  return tx.run(
     `UPDATE deliveries SET next_attempt_at = $2, updated_at = $2
      WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at IS NULL
        AND message_id = (SELECT message_id FROM deliveries WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at IS NULL
@@ -64,9 +64,11 @@ async function promoteHead(tx: SqlExecutor, endpointId: string, now: number): Pr
   );
 }
 
-/** After deliveries of these endpoints finished: the FIFO ones among them move on to their next message. */
-export async function advanceFifo(tx: SqlExecutor, sql: SqlDialect, endpointIds: readonly string[], now: number): Promise<void> {
-  for (const endpointId of await lockFifoEndpoints(tx, sql, endpointIds)) await promoteHead(tx, endpointId, now);
+/** After deliveries of these endpoints finished: the FIFO ones among them move on to their next message. Returns how many did. */
+export async function advanceFifo(tx: SqlExecutor, sql: SqlDialect, endpointIds: readonly string[], now: number): Promise<number> {
+  let promoted = 0;
+  for (const endpointId of await lockFifoEndpoints(tx, sql, endpointIds)) promoted += await promoteHead(tx, endpointId, now);
+  return promoted;
 }
 
 /**

@@ -24,7 +24,7 @@ export async function recordOutcomes(
   outcomes: readonly DeliveryOutcome[],
   opts: { now: number; disableAfterMs: number; owner?: string },
 ): Promise<OutcomeEffects> {
-  const effects: OutcomeEffects = { disabledEndpoints: [] };
+  const effects: OutcomeEffects = { disabledEndpoints: [], fifoAdvanced: 0 };
   if (outcomes.length === 0) return effects;
   // Two statements for the whole batch: the attempt rows, then the deliveries' next state.
   const attempts = sql.rows('a', ATTEMPT_COLUMNS, 1, outcomes.map(({ attempt: a }) => [
@@ -58,7 +58,7 @@ export async function recordOutcomes(
   );
   // A finished delivery lets the next message of a FIFO endpoint go (a no-op read for the others).
   const finished = outcomes.filter(({ next: n }) => n.status !== 'pending').map(({ attempt }) => attempt.endpointId);
-  if (finished.length > 0) await advanceFifo(tx, sql, finished, opts.now);
+  if (finished.length > 0) effects.fifoAdvanced = await advanceFifo(tx, sql, finished, opts.now);
   const lastByEndpoint = new Map<string, DeliveryOutcome>();
   for (const outcome of outcomes) lastByEndpoint.set(outcome.attempt.endpointId, outcome);
 

@@ -155,6 +155,8 @@ export interface DeliveryOutcome {
 export interface OutcomeEffects {
   /** Endpoints this batch disabled (410, or failing longer than the limit), each reported once. */
   disabledEndpoints: Array<{ endpointId: string; appId: string; reason: string }>;
+  /** FIFO endpoints whose next delivery this batch made due. */
+  fifoAdvanced: number;
 }
 
 /** `stale`: the configuration changed after the fan-out was read (see configVersion); nothing was written. */
