@@ -186,7 +186,7 @@ async function measure(target: Target, o: BacklogOptions): Promise<BacklogResult
   const { store } = target;
   const baselineRssMB = megabytes(process.memoryUsage().rss);
   const now = Date.now();
-  const app = await store.createApp({ id: newId('app'), uid: null, name: 'bench', metadata: {}, createdAt: now, updatedAt: now });
+  const app = await store.createApp({ id: newId('app'), uid: null, name: 'bench', metadata: {}, portal: null, createdAt: now, updatedAt: now });
   const endpoint = (id: string) => ({
     id, appId: app.id, url: 'http://bench.invalid/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
     disabled: false, disabledReason: null, failingSince: null, flavor: 'standard' as const, channels: null, payloadMode: 'full' as const, ordering: 'parallel' as const, metadata: {}, createdAt: now, updatedAt: now,

@@ -46,6 +46,8 @@ export interface Config {
   readonly sqliteSynchronous: 'full' | 'normal';
   /** Connections per node to PostgreSQL (ignored on SQLite). */
   readonly pgPoolSize: number;
+  /** Who may embed the consumer portal in a frame: CSP frame-ancestors sources (origins, `'self'`, `'none'`). */
+  readonly portalFrameAncestors: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -110,12 +112,27 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
     inboundConcurrency: integer(get, 'HOOKYARD_INBOUND_CONCURRENCY', 16, 1, 1_000),
     requestRetentionMs: duration(get, 'HOOKYARD_REQUEST_RETENTION', '30d'),
     maxRequestsPerSource: integer(get, 'HOOKYARD_MAX_REQUESTS_PER_SOURCE', 1_000_000, 1, 1_000_000_000),
+    portalFrameAncestors: frameAncestors(get('HOOKYARD_PORTAL_FRAME_ANCESTORS') ?? "'self'"),
   };
   // Every node must decrypt what another encrypted; a key generated per node's data dir would not be shared.
   if (!config.databaseUrl.startsWith('sqlite:') && config.secretKey === undefined) {
     throw new ConfigError('HOOKYARD_SECRET_KEY', 'is required with PostgreSQL: set the same key on every node (32 bytes, hex or base64)');
   }
   return Object.freeze(config);
+}
+
+// An origin (scheme://host[:port], the host may start with `*.`), or one of CSP's two keywords. Anything else, a `;`
+// above all, could rewrite the portal's Content-Security-Policy.
+const FRAME_ANCESTOR = /^(?:'self'|'none'|https?:\/\/(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)$/;
+
+function frameAncestors(value: string): string[] {
+  const sources = value.split(/[\s,]+/).filter((source) => source !== '');
+  const bad = sources.find((source) => !FRAME_ANCESTOR.test(source));
+  if (bad !== undefined || sources.length === 0) {
+    throw new ConfigError('HOOKYARD_PORTAL_FRAME_ANCESTORS', `"${bad ?? value}" is not an origin (https://app.example.com), 'self' or 'none'`);
+  }
+  if (sources.includes("'none'") && sources.length > 1) throw new ConfigError('HOOKYARD_PORTAL_FRAME_ANCESTORS', "'none' cannot be combined with other sources");
+  return sources;
 }
 
 function pickHookyard(source: Source): Source {

@@ -10,6 +10,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { EndpointService } from './domain/endpoints.js';
 import { EventSchemas } from './domain/event-schemas.js';
 import { MessageService } from './domain/messages.js';
+import { PortalService } from './domain/portal.js';
 import { OperationalEvents } from './domain/operational.js';
 import { SourceService } from './domain/sources.js';
 import { InboundFeed } from './inbound/feed.js';
@@ -58,7 +59,8 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
   const sources = new SourceService(store, endpoints, config.allowPrivateDestinations);
   const inboundFeed = new InboundFeed();
   const jobSignal = new WorkSignal();
-  const services: Services = { config, logger, store, box, metrics, signal, jobSignal, schemas, messages, endpoints, operational, sources, inboundFeed };
+  const services: Services = { config, logger, store, box, metrics, signal, jobSignal, schemas, messages, endpoints, operational, sources, inboundFeed,
+    portal: new PortalService(store) };
   await operational.configure(config.operationalWebhookUrl);
 
   // Inbound: the receiver (role all|api) commits requests; the processing worker (role all|worker) runs them.
@@ -149,6 +151,6 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
 async function bootstrapAdmin(store: Store, config: Config): Promise<string | null> {
   if (config.adminToken !== undefined || (await store.countAdminKeys()) > 0) return null;
   const token = newApiToken('admin');
-  await store.createApiKey({ id: newId('key'), appId: null, name: 'admin (generated on first start)', createdAt: Date.now() }, hashToken(token));
+  await store.createApiKey({ id: newId('key'), appId: null, name: 'admin (generated on first start)', kind: 'api', expiresAt: null, readOnly: false, createdAt: Date.now() }, hashToken(token));
   return token;
 }

@@ -9,12 +9,15 @@ import { eventTypeRoutes } from './api/event-types.js';
 import { registerIdempotency } from './api/idempotency.js';
 import { messageRoutes } from './api/messages.js';
 import { polarRoutes } from './api/polar.js';
+import { portalRoutes } from './api/portal.js';
+import { checkPortalScope } from './api/portal-scope.js';
 import { sourceRoutes } from './api/sources.js';
 import { statsRoutes } from './api/stats.js';
 import { sharedSchemas } from './api/schemas.js';
 import { systemRoutes } from './api/system.js';
 import { schemaCompiler } from './api/validation.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { portalPageRoutes } from './portal/routes.js';
 import { HookyardError } from './errors.js';
 import { inboundRoutes } from './inbound/routes.js';
 import type { InboundReceiver } from './inbound/receiver.js';
@@ -77,7 +80,9 @@ export async function buildServer(services: Services, options: { api?: boolean; 
 
   const auth = new Authenticator(services.store, services.config.adminToken);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/')) request.principal = await auth.authenticate(request);
+    if (!request.url.startsWith('/api/')) return;
+    request.principal = await auth.authenticate(request);
+    checkPortalScope(request);
   });
   registerIdempotency(app, services.store);
 
@@ -89,10 +94,12 @@ export async function buildServer(services: Services, options: { api?: boolean; 
   endpointRoutes(app, services);
   messageRoutes(app, services, auth);
   polarRoutes(app, services, auth);
+  portalRoutes(app, services);
   sourceRoutes(app, services);
   statsRoutes(app, services);
   if (options.receiver) await inboundRoutes(app, options.receiver, services.config.maxBodyBytes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(dashboardRoutes);
+  await app.register(portalPageRoutes, { frameAncestors: services.config.portalFrameAncestors });
   return app;
 }

@@ -5,6 +5,7 @@ import type { EndpointService } from './domain/endpoints.js';
 import type { EventSchemas } from './domain/event-schemas.js';
 import type { MessageService } from './domain/messages.js';
 import type { OperationalEvents } from './domain/operational.js';
+import type { PortalService } from './domain/portal.js';
 import type { SourceService } from './domain/sources.js';
 import type { InboundFeed } from './inbound/feed.js';
 import type { Metrics } from './metrics.js';
@@ -26,6 +27,7 @@ export interface Services {
   messages: MessageService;
   endpoints: EndpointService;
   operational: OperationalEvents;
+  portal: PortalService;
   sources: SourceService;
   inboundFeed: InboundFeed;
 }

@@ -57,9 +57,18 @@ describe('config', () => {
     ['HOOKYARD_HANDLER_MEMORY_MB', '8'],
     ['HOOKYARD_PYTHON_WORKERS', '0'],
     ['HOOKYARD_PYTHON_WORKERS', '65'],
+    ['HOOKYARD_PORTAL_FRAME_ANCESTORS', "https://a.example.com; script-src *"],
+    ['HOOKYARD_PORTAL_FRAME_ANCESTORS', "'unsafe-inline'"],
+    ['HOOKYARD_PORTAL_FRAME_ANCESTORS', "'none' https://a.example.com"],
   ])('rejects %s=%s with an error naming the key', (key, value) => {
     expect(() => loadConfig({ [key]: value }, dir)).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value }, dir)).toThrow(new RegExp(`^invalid configuration ${key}: `));
+  });
+
+  it('reads the portal frame ancestors as a list of origins', () => {
+    expect(loadConfig({}, dir).portalFrameAncestors).toEqual(["'self'"]);
+    expect(loadConfig({ HOOKYARD_PORTAL_FRAME_ANCESTORS: "'self', https://app.example.com https://*.example.org:8443" }, dir).portalFrameAncestors)
+      .toEqual(["'self'", 'https://app.example.com', 'https://*.example.org:8443']);
   });
 
   it('rejects an unknown key or bad JSON in the config file', () => {

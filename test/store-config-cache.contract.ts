@@ -34,7 +34,7 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       await pair.cleanup();
     });
 
-    const makeApp = (uid: string) => a.createApp({ id: newId('app', T0), uid, name: uid, metadata: {}, createdAt: T0, updatedAt: T0 });
+    const makeApp = (uid: string) => a.createApp({ id: newId('app', T0), uid, name: uid, metadata: {}, portal: null, createdAt: T0, updatedAt: T0 });
     const makeEndpoint = (appId: string, patch: Partial<Endpoint> = {}): Promise<Endpoint> =>
       a.createEndpoint(
         {
@@ -58,7 +58,7 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
       let endpoint = await makeEndpoint(app.id);
       expect(await moves(() => makeApp('another'))).toBe(true);
       expect(await moves(async () => (app = (await a.updateApp(app.id, { name: 'renamed' }, T0 + 1))!))).toBe(true);
-      expect(await moves(() => a.createApiKey({ id: 'key_counted', appId: app.id, name: null, createdAt: T0 }, 'hash-counted'))).toBe(true);
+      expect(await moves(() => a.createApiKey({ id: 'key_counted', appId: app.id, name: null, kind: 'api', expiresAt: null, readOnly: false, createdAt: T0 }, 'hash-counted'))).toBe(true);
       expect(await moves(() => a.deleteApiKey(app.id, 'key_counted'))).toBe(true);
       expect(await moves(() => a.createEventType({ name: 'order.paid', description: '', schema: null, resourceUrlTemplate: null, createdAt: T0, updatedAt: T0 }))).toBe(true);
       expect(await moves(() => a.updateEventType('order.paid', { description: 'paid' }, T0 + 1))).toBe(true);
@@ -80,7 +80,7 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
     it("sees its own changes at once: apps, keys, event types and fan-out", async () => {
       const app = await makeApp('own');
       const endpoint = await makeEndpoint(app.id);
-      await a.createApiKey({ id: 'key_own', appId: app.id, name: null, createdAt: T0 }, 'hash-own');
+      await a.createApiKey({ id: 'key_own', appId: app.id, name: null, kind: 'api', expiresAt: null, readOnly: false, createdAt: T0 }, 'hash-own');
       await a.createEventType({ name: 'order.paid', description: '', schema: null, resourceUrlTemplate: null, createdAt: T0, updatedAt: T0 });
       // Warm every entry, then change each and read again in the same turn.
       expect(await a.getApp('own')).toMatchObject({ id: app.id });
@@ -141,7 +141,7 @@ export function runConfigCacheContract(name: string, makePair: () => Promise<Sto
 
     it("refuses a revoked key's stale fan-out, and reads the key again after the refusal", async () => {
       const app = await makeApp('revoked');
-      await a.createApiKey({ id: 'key_revoked', appId: app.id, name: null, createdAt: T0 }, 'hash-revoked');
+      await a.createApiKey({ id: 'key_revoked', appId: app.id, name: null, kind: 'api', expiresAt: null, readOnly: false, createdAt: T0 }, 'hash-revoked');
       await nextTurn();
       const version = await b.configVersion();
       expect(await b.findApiKeyByHash('hash-revoked')).toMatchObject({ id: 'key_revoked' });

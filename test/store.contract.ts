@@ -25,7 +25,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
     });
 
     const makeApp = async (uid: string | null = null, now = T0): Promise<App> =>
-      store.createApp({ id: newId('app', now), uid, name: `app ${uid}`, metadata: { tier: 'gold' }, createdAt: now, updatedAt: now });
+      store.createApp({ id: newId('app', now), uid, name: `app ${uid}`, metadata: { tier: 'gold' }, portal: null, createdAt: now, updatedAt: now });
 
     const makeEndpoint = async (appId: string, patch: Partial<Endpoint> = {}, secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'): Promise<Endpoint> =>
       store.createEndpoint(
@@ -83,8 +83,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
     it('stores API keys by hash and scopes them to an app', async () => {
       const app = await makeApp();
       expect(await store.countAdminKeys()).toBe(0);
-      await store.createApiKey({ id: 'key_admin', appId: null, name: null, createdAt: T0 }, 'hash-admin');
-      await store.createApiKey({ id: 'key_app', appId: app.id, name: 'ci', createdAt: T0 }, 'hash-app');
+      await store.createApiKey({ id: 'key_admin', appId: null, name: null, kind: 'api', expiresAt: null, readOnly: false, createdAt: T0 }, 'hash-admin');
+      await store.createApiKey({ id: 'key_app', appId: app.id, name: 'ci', kind: 'api', expiresAt: null, readOnly: false, createdAt: T0 }, 'hash-app');
       expect(await store.countAdminKeys()).toBe(1);
       expect(await store.findApiKeyByHash('hash-app')).toMatchObject({ id: 'key_app', appId: app.id });
       expect(await store.findApiKeyByHash('nope')).toBeNull();

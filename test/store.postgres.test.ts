@@ -34,7 +34,7 @@ describePg('postgres store', () => {
       await client.connect();
       const { rows } = await client.query('SELECT version FROM hookyard_migrations ORDER BY version');
       await client.end();
-      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     } finally {
       await schema.drop();
     }
@@ -73,7 +73,7 @@ describePg('postgres store', () => {
     const other = await openStore({ databaseUrl: schema.url, box });
     try {
       const now = Date.UTC(2026, 0, 1);
-      const app = await store.createApp({ id: 'app_pg1', uid: null, name: 'a', metadata: {}, createdAt: now, updatedAt: now });
+      const app = await store.createApp({ id: 'app_pg1', uid: null, name: 'a', metadata: {}, portal: null, createdAt: now, updatedAt: now });
       await store.createEndpoint(
         { id: 'ep_pg1', appId: app.id, url: 'https://x.test/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
           disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', channels: null, payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: now, updatedAt: now },

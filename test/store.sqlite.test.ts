@@ -29,7 +29,7 @@ runConfigCacheContract('sqlite, two processes on one file', async () => {
 describe('sqlite store specifics', () => {
   it('keeps endpoint secrets encrypted at rest', async () => {
     const { store, path, cleanup } = await fileStore();
-    const app = await store.createApp({ id: 'app_1', uid: null, name: 'a', metadata: {}, createdAt: 1, updatedAt: 1 });
+    const app = await store.createApp({ id: 'app_1', uid: null, name: 'a', metadata: {}, portal: null, createdAt: 1, updatedAt: 1 });
     const secret = 'whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw==';
     await store.createEndpoint(
       { id: 'ep_1', appId: app.id, url: 'https://x.test/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
@@ -57,7 +57,7 @@ describe('sqlite store specifics', () => {
     const raw = new Database(path, { readonly: true });
     const versions = raw.prepare('SELECT version FROM hookyard_migrations').all();
     raw.close();
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }, { version: 8 }]);
     await cleanup().catch(() => undefined);
   });
 });

@@ -13,7 +13,11 @@ interface AppBody {
   name?: string;
   uid?: string | null;
   metadata?: Json;
+  portal?: { color?: string | null; logoUrl?: string | null } | null;
 }
+
+const portalTheme = (portal: AppBody['portal']): App['portal'] =>
+  portal === undefined || portal === null ? null : { color: portal.color ?? null, logoUrl: portal.logoUrl ?? null };
 
 const appParams = { type: 'object', properties: { app: { type: 'string', maxLength: 256 } }, required: ['app'] } as const;
 
@@ -32,7 +36,7 @@ export function appRoutes(api: FastifyInstance, { store }: Services): void {
       requireAdmin(request);
       checkUid(request.body.uid);
       const now = Date.now();
-      const app: App = { id: newId('app', now), uid: request.body.uid ?? null, name: request.body.name!, metadata: request.body.metadata ?? {}, createdAt: now, updatedAt: now };
+      const app: App = { id: newId('app', now), uid: request.body.uid ?? null, name: request.body.name!, metadata: request.body.metadata ?? {}, portal: portalTheme(request.body.portal), createdAt: now, updatedAt: now };
       return reply.code(201).send(appJson(await store.createApp(app)));
     },
   );
@@ -59,7 +63,8 @@ export function appRoutes(api: FastifyInstance, { store }: Services): void {
       requireAdmin(request);
       checkUid(request.body.uid);
       const app = await visibleApp(store, request, request.params.app);
-      const updated = await store.updateApp(app.id, request.body, Date.now());
+      const { portal, ...rest } = request.body;
+      const updated = await store.updateApp(app.id, portal === undefined ? rest : { ...rest, portal: portalTheme(portal) }, Date.now());
       if (!updated) throw notFound('app');
       return appJson(updated);
     },
@@ -91,7 +96,7 @@ export function appRoutes(api: FastifyInstance, { store }: Services): void {
       requireAdmin(request);
       const app = await visibleApp(store, request, request.params.app);
       const token = newApiToken('app');
-      const key = await store.createApiKey({ id: newId('key'), appId: app.id, name: request.body?.name ?? null, createdAt: Date.now() }, hashToken(token));
+      const key = await store.createApiKey({ id: newId('key'), appId: app.id, name: request.body?.name ?? null, kind: 'api', expiresAt: null, readOnly: false, createdAt: Date.now() }, hashToken(token));
       return reply.code(201).send(apiKeyJson(key, token));
     },
   );

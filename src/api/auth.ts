@@ -7,6 +7,10 @@ export interface Principal {
   keyId: string;
   /** null for the admin token. */
   appId: string | null;
+  /** `portal`: a consumer portal session, held to the portal's routes (see portal-scope.ts). */
+  kind: 'admin' | 'app' | 'portal';
+  /** A portal session that may only read. */
+  readOnly: boolean;
 }
 
 declare module 'fastify' {
@@ -52,10 +56,13 @@ export class Authenticator {
 
   private async byToken(token: string): Promise<Principal> {
     const hash = hashToken(token);
-    if (this.envAdminHash !== undefined && constantTimeEqual(hash, this.envAdminHash)) return { keyId: 'key_env_admin', appId: null };
+    if (this.envAdminHash !== undefined && constantTimeEqual(hash, this.envAdminHash)) return { keyId: 'key_env_admin', appId: null, kind: 'admin', readOnly: false };
     const key = await this.store.findApiKeyByHash(hash);
     if (!key) throw new HookyardError('unauthorized', 'invalid token');
-    return { keyId: key.id, appId: key.appId };
+    // Checked on every request, cached key or not: a cached portal token must not outlive its expiry.
+    if (key.expiresAt !== null && key.expiresAt <= Date.now()) throw new HookyardError('unauthorized', 'the token has expired');
+    const kind = key.kind === 'portal' ? 'portal' : key.appId === null ? 'admin' : 'app';
+    return { keyId: key.id, appId: key.appId, kind, readOnly: key.readOnly };
   }
 }
 

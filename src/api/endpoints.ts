@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HookyardError, notFound } from '../errors.js';
 import type { EndpointInput } from '../domain/endpoints.js';
+import { exampleFor } from '../domain/schema-example.js';
 import type { Services } from '../services.js';
-import type { App, Endpoint } from '../store/store.js';
+import type { App, Endpoint, Json } from '../store/store.js';
 import { visibleApp } from './auth.js';
 import { listResponse, pageQuery, type ListQuery } from './pagination.js';
-import { endpointBody, errorResponses, listOf, listQuery, ref } from './schemas.js';
-import { attemptJson, endpointJson } from './serialize.js';
+import { endpointBody, errorResponses, listOf, listQuery, NAME_PATTERN, ref } from './schemas.js';
+import { attemptJson, endpointJson, messageJson } from './serialize.js';
 
 const epParams = {
   type: 'object',
@@ -18,7 +19,7 @@ const secretResponse = { type: 'object', properties: { key: { type: 'string' } }
 
 type EpRequest = FastifyRequest<{ Params: { app: string; ep: string } }>;
 
-export function endpointRoutes(api: FastifyInstance, { store, endpoints, signal }: Services): void {
+export function endpointRoutes(api: FastifyInstance, { store, endpoints, messages, signal }: Services): void {
   async function load(request: EpRequest): Promise<{ app: App; endpoint: Endpoint }> {
     const app = await visibleApp(store, request, request.params.app);
     const endpoint = await store.getEndpoint(app.id, request.params.ep);
@@ -134,6 +135,32 @@ export function endpointRoutes(api: FastifyInstance, { store, endpoints, signal 
       const count = await store.recoverDeliveries(app.id, endpoint.id, since, until, now);
       if (count > 0) signal.notify();
       return reply.code(202).send({ status: 'queued', count });
+    },
+  );
+
+  api.post<{ Params: { app: string; ep: string }; Body: { eventType: string; payload?: Json } }>(
+    '/api/v1/apps/:app/endpoints/:ep/test',
+    {
+      schema: {
+        tags: ['endpoints'],
+        summary: "Send a test event to this endpoint only, whatever its filters: the event type's example payload unless one is given",
+        params: epParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['eventType'],
+          properties: { eventType: { type: 'string', minLength: 1, maxLength: 256, pattern: NAME_PATTERN }, payload: { type: 'object' } },
+        },
+        response: { 202: ref('Message'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { app, endpoint } = await load(request);
+      if (endpoint.disabled) throw new HookyardError('conflict', 'the endpoint is disabled: enable it before sending it a test event');
+      const eventType = await store.getEventType(request.body.eventType);
+      const payload = request.body.payload ?? exampleFor(eventType?.schema ?? null) ?? {};
+      const message = await messages.send(app, { eventType: request.body.eventType, payload }, { onlyEndpoint: endpoint.id });
+      return reply.code(202).send(messageJson(message));
     },
   );
 

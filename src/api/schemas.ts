@@ -25,6 +25,10 @@ export const appSchema = {
     uid: { type: ['string', 'null'] },
     name: { type: 'string' },
     metadata,
+    portal: {
+      type: ['object', 'null'],
+      properties: { color: { type: ['string', 'null'] }, logoUrl: { type: ['string', 'null'] } },
+    },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -38,6 +42,9 @@ export const apiKeySchema = {
     appId: { type: ['string', 'null'] },
     name: { type: ['string', 'null'] },
     token: { type: 'string', description: 'Only in the response that creates the key.' },
+    kind: { type: 'string', enum: ['api', 'portal'] },
+    expiresAt: nullableTimestamp,
+    readOnly: { type: 'boolean' },
     createdAt: timestamp,
   },
 } as const;
@@ -50,6 +57,7 @@ export const eventTypeSchema = {
     description: { type: 'string' },
     schema: { type: ['object', 'null'], additionalProperties: true },
     resourceUrlTemplate: { type: ['string', 'null'] },
+    example: { type: ['object', 'null'], additionalProperties: true, description: "An example payload: the schema's examples[0], or one built from the schema" },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -290,6 +298,15 @@ export const appBody = {
     name: { type: 'string', minLength: 1, maxLength: 256 },
     uid: { type: ['string', 'null'], minLength: 1, maxLength: 256, pattern: NAME_PATTERN },
     metadata,
+    portal: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      description: "The consumer portal's theme for this app's customers",
+      properties: {
+        color: { type: ['string', 'null'], pattern: '^#[0-9a-fA-F]{6}$' },
+        logoUrl: { type: ['string', 'null'], maxLength: 2048, pattern: '^https://' },
+      },
+    },
   },
 } as const;
 

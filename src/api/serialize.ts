@@ -1,3 +1,4 @@
+import { exampleFor } from '../domain/schema-example.js';
 import { REDACTED } from '../domain/sources.js';
 import { isUtf8Text, parseQuery } from '../inbound/body.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, InboundRecord, Message, Source } from '../store/store.js';
@@ -12,6 +13,7 @@ export const appJson = (app: App) => ({
   uid: app.uid,
   name: app.name,
   metadata: app.metadata,
+  portal: app.portal,
   createdAt: iso(app.createdAt),
   updatedAt: iso(app.updatedAt),
 });
@@ -21,6 +23,9 @@ export const apiKeyJson = (key: ApiKey, token?: string) => ({
   appId: key.appId,
   name: key.name,
   ...(token === undefined ? {} : { token }),
+  kind: key.kind,
+  expiresAt: isoOrNull(key.expiresAt),
+  readOnly: key.readOnly,
   createdAt: iso(key.createdAt),
 });
 
@@ -29,6 +34,7 @@ export const eventTypeJson = (eventType: EventType) => ({
   description: eventType.description,
   schema: eventType.schema,
   resourceUrlTemplate: eventType.resourceUrlTemplate,
+  example: exampleFor(eventType.schema),
   createdAt: iso(eventType.createdAt),
   updatedAt: iso(eventType.updatedAt),
 });

@@ -1,7 +1,7 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** API tokens carry 256 bits of randomness, so a plain SHA-256 is a safe at-rest hash (no password stretching needed). */
-export function newApiToken(kind: 'admin' | 'app'): string {
+export function newApiToken(kind: 'admin' | 'app' | 'portal'): string {
   return `hy_${kind}_${randomBytes(32).toString('base64url')}`;
 }
 

@@ -35,7 +35,7 @@ const CSP = [
   "object-src 'none'",
 ].join('; ');
 
-interface Asset {
+export interface Asset {
   body: Buffer;
   type: string;
   etag: string;
@@ -66,7 +66,8 @@ export function loadAssets(root: string = PUBLIC_ROOT): Map<string, Asset> {
   return assets;
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
+/** Answers with an asset under a Content-Security-Policy (the portal's allows framing by configured origins). */
+export function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset, csp = CSP): FastifyReply {
   reply
     .header('content-type', asset.type)
     .header('etag', asset.etag)
@@ -74,11 +75,15 @@ function send(request: FastifyRequest, reply: FastifyReply, asset: Asset): Fasti
     .header('cache-control', 'no-cache')
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
-    .header('content-security-policy', CSP)
-    .header('x-frame-options', 'DENY');
+    .header('content-security-policy', csp);
+  // The CSP's frame-ancestors decides; the older header is for browsers that know only it.
+  if (csp === CSP) reply.header('x-frame-options', 'DENY');
   if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
   return reply.send(asset.body);
 }
+
+export const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+  reply.code(404).send({ code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
 
 /** The web dashboard: `/` is the single page, `/dashboard/*` its assets. The data itself is behind the API's token. */
 export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
@@ -86,14 +91,12 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
   const index = assets.get('index.html');
   if (!index) throw new Error(`dashboard: index.html missing in ${PUBLIC_ROOT}`);
 
-  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
-    reply.code(404).send({ code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => send(request, reply, index));
+  app.get('/', { schema: { hide: true } }, async (request, reply) => sendAsset(request, reply, index));
   app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) => reply.redirect('./', 302));
   app.get<{ Params: { '*': string } }>(`${DASHBOARD_PREFIX}*`, { schema: { hide: true } }, async (request, reply) => {
     const path = request.params['*'];
     const asset = path === '' ? index : assets.get(path);
-    return asset ? send(request, reply, asset) : notFound(request, reply);
+    return asset ? sendAsset(request, reply, asset) : notFound(request, reply);
   });
 }

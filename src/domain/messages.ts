@@ -24,6 +24,8 @@ export interface SendOptions {
    * the API route re-authenticates there too. By default the app is read again by id (gone: 404).
    */
   refresh?: () => Promise<App>;
+  /** A test event: to this endpoint only (enabled), whatever its filters. */
+  onlyEndpoint?: string;
 }
 
 /** Sends that find the configuration changed under them are read again this many times before giving up. */
@@ -54,14 +56,14 @@ export class MessageService {
   async send(app: App, input: SendMessageInput, options: SendOptions = {}): Promise<Message> {
     const now = options.now ?? Date.now();
     for (let read = 1; ; read++) {
-      const result = await this.sendOnce(app, input, now);
+      const result = await this.sendOnce(app, input, now, options.onlyEndpoint);
       if (result !== 'stale') return result;
       if (read >= MAX_READS) throw new HookyardError('unavailable', 'the configuration kept changing while the message was being accepted: send it again');
       app = await (options.refresh ?? (() => this.reloadApp(app.id)))();
     }
   }
 
-  private async sendOnce(app: App, input: SendMessageInput, now: number): Promise<Message | 'stale'> {
+  private async sendOnce(app: App, input: SendMessageInput, now: number, onlyEndpoint: string | undefined): Promise<Message | 'stale'> {
     // The counter first: what is read after it is at least that new (see ConfigCache).
     const configVersion = await this.store.configVersion();
     // Two independent reads, side by side: on PostgreSQL without a cache each is a round trip.
@@ -79,7 +81,10 @@ export class MessageService {
       resourceUrl: input.resourceUrl ?? (template === null ? null : renderResourceUrl(template, input.payload)),
       createdAt: now,
     };
-    const wanted = endpoints.filter((endpoint) => endpointWants(endpoint, input.eventType, channels));
+    const wanted = onlyEndpoint === undefined
+      ? endpoints.filter((endpoint) => endpointWants(endpoint, input.eventType, channels))
+      : endpoints.filter((endpoint) => endpoint.id === onlyEndpoint);
+    if (onlyEndpoint !== undefined && wanted.length === 0) throw new HookyardError('conflict', 'the endpoint is disabled: enable it before sending it a test event');
     const endpointIds = wanted.map((endpoint) => endpoint.id);
     const fifoEndpointIds = wanted.filter((endpoint) => endpoint.fifo).map((endpoint) => endpoint.id);
     const result = await this.batcher.submit({ message, endpointIds, fifoEndpointIds, configVersion });

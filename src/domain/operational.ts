@@ -30,7 +30,7 @@ export class OperationalEvents {
     let app = await this.store.getApp(OPERATIONAL_APP_UID);
     if (!app) {
       app = await this.store.createApp({
-        id: newId('app', now), uid: OPERATIONAL_APP_UID, name: 'Hookyard operational events', metadata: {}, createdAt: now, updatedAt: now,
+        id: newId('app', now), uid: OPERATIONAL_APP_UID, name: 'Hookyard operational events', metadata: {}, portal: null, createdAt: now, updatedAt: now,
       });
     }
     const existing = await this.store.listEnabledEndpoints(app.id);

@@ -155,6 +155,7 @@ export class SourceService {
       uid: forwardAppUid(source.id),
       name: `Forwards of source ${source.name}`,
       metadata: { sourceId: source.id },
+      portal: null,
       createdAt: now,
       updatedAt: now,
     });

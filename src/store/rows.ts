@@ -23,6 +23,7 @@ export const toApp = (row: Row): App => ({
   uid: strOrNull(row.uid),
   name: str(row.name),
   metadata: json<Json>(row.metadata),
+  portal: jsonOrNull<App['portal']>(row.portal),
   createdAt: num(row.created_at),
   updatedAt: num(row.updated_at),
 });
@@ -31,6 +32,9 @@ export const toApiKey = (row: Row): ApiKey => ({
   id: str(row.id),
   appId: strOrNull(row.app_id),
   name: strOrNull(row.name),
+  kind: str(row.kind) as ApiKey['kind'],
+  expiresAt: numOrNull(row.expires_at),
+  readOnly: num(row.read_only) === 1,
   createdAt: num(row.created_at),
 });
 

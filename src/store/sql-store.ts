@@ -153,9 +153,9 @@ export class SqlStore implements Store {
 
   private async insertApp(app: App): Promise<App> {
     const rows = await this.exec.all(
-      `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO apps (id, uid, name, metadata, portal, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT DO NOTHING RETURNING id`,
-      [app.id, app.uid, app.name, JSON.stringify(app.metadata), app.createdAt, app.updatedAt],
+      [app.id, app.uid, app.name, JSON.stringify(app.metadata), jsonOrNull(app.portal), app.createdAt, app.updatedAt],
     );
     if (rows.length === 0) throw await this.uidConflict(app.uid);
     return app;
@@ -178,11 +178,11 @@ export class SqlStore implements Store {
     return this.page('SELECT * FROM apps WHERE id > $1 ORDER BY id LIMIT $2', [], page, toApp, 'asc');
   }
 
-  updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null> {
+  updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata' | 'portal'>>, now: number): Promise<App | null> {
     return this.changingConfig(() => this.writeApp(id, patch, now));
   }
 
-  private async writeApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null> {
+  private async writeApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata' | 'portal'>>, now: number): Promise<App | null> {
     const current = await this.readApp(id);
     if (!current) return null;
     const next: App = { ...current, ...patch, updatedAt: now };
@@ -190,8 +190,8 @@ export class SqlStore implements Store {
       const clash = await one<Row>(this.exec, 'SELECT id FROM apps WHERE (uid = $1 OR id = $1) AND id <> $2', [next.uid, id]);
       if (clash) throw await this.uidConflict(next.uid);
     }
-    await this.exec.run('UPDATE apps SET name = $2, uid = $3, metadata = $4, updated_at = $5 WHERE id = $1', [
-      id, next.name, next.uid, JSON.stringify(next.metadata), now,
+    await this.exec.run('UPDATE apps SET name = $2, uid = $3, metadata = $4, portal = $5, updated_at = $6 WHERE id = $1', [
+      id, next.name, next.uid, JSON.stringify(next.metadata), jsonOrNull(next.portal), now,
     ]);
     return next;
   }
@@ -213,9 +213,10 @@ export class SqlStore implements Store {
   // ---- API keys
 
   async createApiKey(key: ApiKey, tokenHash: string): Promise<ApiKey> {
-    await this.changingConfig(() => this.exec.run('INSERT INTO api_keys (id, app_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      key.id, key.appId, key.name, tokenHash, key.createdAt,
-    ]));
+    await this.changingConfig(() => this.exec.run(
+      'INSERT INTO api_keys (id, app_id, name, token_hash, kind, expires_at, read_only, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [key.id, key.appId, key.name, tokenHash, key.kind, key.expiresAt, key.readOnly ? 1 : 0, key.createdAt],
+    ));
     return key;
   }
 
@@ -650,6 +651,9 @@ export class SqlStore implements Store {
 
   async purgeExpired(now: number): Promise<void> {
     await this.exec.run('DELETE FROM idempotency_keys WHERE expires_at <= $1', [now]);
+    // Expired portal tokens are refused already (api/auth.ts); this only keeps the table small.
+    const gone = await this.exec.run('DELETE FROM api_keys WHERE expires_at IS NOT NULL AND expires_at <= $1', [now]);
+    if (gone > 0) this.config.flush();
   }
 
   /** Keyset pagination: `$1` is the cursor bound, `$2` the limit (+1 to learn whether more follow), extra params from `$3`. */

@@ -19,19 +19,33 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** How the consumer portal looks for an app's customers; null fields = Hookyard's defaults. */
+export interface PortalTheme {
+  color: string | null;
+  logoUrl: string | null;
+}
+
 export interface App {
   id: string;
   uid: string | null;
   name: string;
   metadata: Json;
+  portal: PortalTheme | null;
   createdAt: number;
   updatedAt: number;
 }
+
+/** `portal`: a consumer portal session's token (app-scoped, expiring, limited to the portal's routes). */
+export type ApiKeyKind = 'api' | 'portal';
 
 export interface ApiKey {
   id: string;
   appId: string | null;
   name: string | null;
+  kind: ApiKeyKind;
+  /** null = never. */
+  expiresAt: number | null;
+  readOnly: boolean;
   createdAt: number;
 }
 
@@ -361,7 +375,7 @@ export interface Store {
   /** By id or uid; cached. */
   getApp(idOrUid: string): Promise<App | null>;
   listApps(page: PageQuery): Promise<Page<App>>;
-  updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata'>>, now: number): Promise<App | null>;
+  updateApp(id: string, patch: Partial<Pick<App, 'name' | 'uid' | 'metadata' | 'portal'>>, now: number): Promise<App | null>;
   deleteApp(id: string): Promise<boolean>;
 
   createApiKey(key: ApiKey, tokenHash: string): Promise<ApiKey>;
