@@ -2,7 +2,7 @@
 import { del, get, patch, post, seg, withQuery } from '../api.js';
 import {
   append, busy, card, checkbox, confirmButton, copyButton, dl, empty, field, h, headerLines, listOfLines, pageHead, pager,
-  parseHeaderLines, replace, showFormError, time, toast,
+  parseHeaderLines, replace, select, showFormError, time, toast,
 } from '../dom.js';
 import { navigate } from '../nav.js';
 import { endpointState } from './apps.js';
@@ -25,6 +25,9 @@ export async function endpointFormView({ params, signal, setTitle, root }) {
   const known = eventTypes.map((t) => t.name);
   const boxes = known.map((name) => checkbox(name, { checked: selected.has(name), value: name }));
   const other = h('input', { type: 'text', class: 'mono', value: [...selected].filter((t) => !known.includes(t)).join(', '), placeholder: 'invoice.paid, user.created', spellcheck: 'false', autocomplete: 'off' });
+  const channels = h('input', { type: 'text', class: 'mono', value: (endpoint?.channels ?? []).join(', '), placeholder: 'project_123, team_a', spellcheck: 'false', autocomplete: 'off' });
+  const ordering = select([['parallel', 'Parallel (fastest; no order)'], ['fifo', 'FIFO: one at a time, in order']], endpoint?.ordering ?? 'parallel');
+  const payloadMode = select([['full', 'Full payload'], ['thin', 'Thin: id and URL to fetch']], endpoint?.payloadMode ?? 'full');
   const headers = h('textarea', { rows: 2, class: 'mono', placeholder: 'X-Customer: 42' }, headerLines(endpoint?.headers));
   const rateLimit = h('input', { type: 'number', min: 1, max: 100000, value: endpoint?.rateLimit ?? '', inputmode: 'numeric' });
   const timeoutMs = h('input', { type: 'number', min: 100, max: 300000, value: endpoint?.timeoutMs ?? '', inputmode: 'numeric' });
@@ -41,6 +44,10 @@ export async function endpointFormView({ params, signal, setTitle, root }) {
         h('p', { class: 'muted small' }, 'Only these are delivered. None ticked and none typed: every event type.'),
         boxes.length ? h('div', { class: 'checks' }, boxes.map((b) => b.el)) : null,
         field(boxes.length ? 'Other event types' : 'Event types', other, 'Comma separated.')),
+      field('Channels', channels, 'Comma separated. Empty: messages of every channel (or none).'),
+      h('div', { class: 'grid2' },
+        field('Ordering', ordering, 'FIFO holds later messages while one is being retried.'),
+        field('Payload', payloadMode, 'Thin sends {type, id, timestamp, data: {id, url}}.')),
       field('Custom headers', headers, 'One "Name: value" per line, sent with every attempt.'),
       h('div', { class: 'grid2' },
         field('Rate limit (attempts per second)', rateLimit, 'Empty: no limit.'),
@@ -60,6 +67,9 @@ export async function endpointFormView({ params, signal, setTitle, root }) {
         url: url.value.trim(),
         description: description.value,
         eventTypes: types.length ? types : null,
+        channels: listOfLines(channels.value),
+        ordering: ordering.value,
+        payloadMode: payloadMode.value,
         headers: parseHeaderLines(headers.value),
         rateLimit: rateLimit.value ? Number(rateLimit.value) : null,
         timeoutMs: timeoutMs.value ? Number(timeoutMs.value) : null,
@@ -106,6 +116,9 @@ export async function endpointView({ params, signal, setTitle, root }) {
       ['State', endpointState(endpoint)],
       endpoint.failingSince ? ['Failing since', time(endpoint.failingSince)] : null,
       ['Event types', endpoint.eventTypes?.length ? endpoint.eventTypes.join(', ') : 'Every event type'],
+      ['Channels', endpoint.channels?.length ? endpoint.channels.join(', ') : 'Every channel'],
+      ['Ordering', endpoint.ordering === 'fifo' ? 'FIFO: one at a time, in order' : 'Parallel'],
+      ['Payload', endpoint.payloadMode === 'thin' ? 'Thin (id and URL)' : 'Full'],
       ['Headers', Object.keys(endpoint.headers ?? {}).length ? h('pre', { class: 'code' }, headerLines(endpoint.headers)) : 'None'],
       ['Rate limit', endpoint.rateLimit ? `${endpoint.rateLimit} per second` : 'None'],
       ['Timeout', endpoint.timeoutMs ? `${endpoint.timeoutMs} ms` : 'Server default'],
