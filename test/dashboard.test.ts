@@ -6,7 +6,7 @@ import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { sign } from '@octokit/webhooks-methods';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, horizontalOverflow, launchChromium, openPage, saveFailureScreenshot, type WatchedPage } from './helpers/browser.js';
+import { browserTest, hasChromium, horizontalOverflow, launchChromium, saveFailureScreenshot, type BrowserTestOptions, type WatchedPage } from './helpers/browser.js';
 import { ADMIN_TOKEN, startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -24,27 +24,7 @@ let hy: TestHookyard;
 let receiver: Receiver;
 let browser: Browser;
 
-/** A browser test: its own context (so its own sessionStorage), failure screenshot, and no console errors allowed. */
-function browserIt(
-  name: string,
-  fn: (w: WatchedPage) => Promise<void>,
-  options: { timeout?: number; viewport?: { width: number; height: number }; isMobile?: boolean; skip?: boolean } = {},
-): void {
-  (options.skip ? it.skip : it)(name, async () => {
-    const w = await openPage(browser, { viewport: options.viewport, isMobile: options.isMobile });
-    w.page.setDefaultTimeout(10_000);
-    try {
-      await fn(w);
-      expect(w.errors, 'console errors or uncaught exceptions in the page').toEqual([]);
-    } catch (err) {
-      const file = await saveFailureScreenshot(w.page, name);
-      if (file && err instanceof Error) err.message += `\n(screenshot: ${file})`;
-      throw err;
-    } finally {
-      await w.context.close();
-    }
-  }, options.timeout ?? 30_000);
-}
+const browserIt = (name: string, fn: (w: WatchedPage) => Promise<void>, options?: BrowserTestOptions): void => browserTest(() => browser, name, fn, options);
 
 async function signIn(page: Page, token = ADMIN_TOKEN, app?: string, base = hy.url): Promise<void> {
   await page.goto(`${base}/`);

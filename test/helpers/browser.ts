@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 
 /** Debian's chromium (`apt-get install chromium`); override with HOOKYARD_CHROMIUM. */
 export const CHROMIUM_PATH = process.env.HOOKYARD_CHROMIUM ?? '/usr/bin/chromium';
@@ -76,4 +77,29 @@ const OVERFLOW_SCRIPT = `(() => {
 /** By how many pixels the page overflows the viewport horizontally (0 when it fits), and the widest offenders. */
 export async function horizontalOverflow(page: Page): Promise<{ overflow: number; offenders: string[] }> {
   return page.evaluate<{ overflow: number; offenders: string[] }>(OVERFLOW_SCRIPT);
+}
+
+export interface BrowserTestOptions {
+  timeout?: number;
+  viewport?: { width: number; height: number };
+  isMobile?: boolean;
+  skip?: boolean;
+}
+
+/** A browser test: its own context (so its own sessionStorage), a failure screenshot, and no console errors allowed. */
+export function browserTest(browser: () => Browser, name: string, fn: (w: WatchedPage) => Promise<void>, options: BrowserTestOptions = {}): void {
+  (options.skip ? it.skip : it)(name, async () => {
+    const w = await openPage(browser(), { viewport: options.viewport, isMobile: options.isMobile });
+    w.page.setDefaultTimeout(10_000);
+    try {
+      await fn(w);
+      expect(w.errors, 'console errors or uncaught exceptions in the page').toEqual([]);
+    } catch (err) {
+      const file = await saveFailureScreenshot(w.page, name);
+      if (file && err instanceof Error) err.message += `\n(screenshot: ${file})`;
+      throw err;
+    } finally {
+      await w.context.close();
+    }
+  }, options.timeout ?? 30_000);
 }

@@ -96,14 +96,14 @@ export function toast(message, kind = 'ok') {
   setTimeout(() => el.remove(), kind === 'bad' ? 8000 : 4000);
 }
 
-/** An error panel for an API error (or any Error). */
-export function errorBox(err, { title } = {}) {
+/** An error panel for an API error (or any Error). `forbiddenHint` says what to do about a 403 (the portal has its own). */
+export function errorBox(err, { title, forbiddenHint = 'This page needs the admin token: an app key reaches only its own app. Sign out and sign in with the admin token to see it.' } = {}) {
   const status = err?.status;
   let heading = title ?? 'Something went wrong';
   let hint = null;
   if (status === 403) {
     heading = 'Not available with this token';
-    hint = 'This page needs the admin token: an app key reaches only its own app. Sign out and sign in with the admin token to see it.';
+    hint = forbiddenHint;
   } else if (status === 404) heading = 'Not found';
   else if (status === 0) heading = 'Cannot reach the server';
   return h('div', { class: 'panel panel-error', role: 'alert' },

@@ -4,13 +4,14 @@ import { chip, codeChip, h, prettyBody, time } from '../dom.js';
 
 /**
  * One attempt as a timeline entry: outcome, response code, duration, trigger, time, then the response body and error
- * in a disclosure. `link` is 'message' or 'endpoint': what the entry links to.
+ * in a disclosure. `link` is 'message' or 'endpoint': what the entry links to, under `base` (the app's pages in the
+ * dashboard; the consumer portal, which has one app, passes '#').
  */
-export function attemptItem(attempt, { appRef, link, endpointLabel }) {
+export function attemptItem(attempt, { appRef, link, endpointLabel, base = `#/apps/${seg(appRef)}` }) {
   const body = prettyBody(attempt.response, 'utf8', '');
   const target = link === 'message'
-    ? h('a', { href: `#/apps/${seg(appRef)}/messages/${seg(attempt.messageId)}`, class: 'mono small' }, attempt.messageId)
-    : h('a', { href: `#/apps/${seg(appRef)}/endpoints/${seg(attempt.endpointId)}`, class: 'mono small' }, endpointLabel ?? attempt.endpointId);
+    ? h('a', { href: `${base}/messages/${seg(attempt.messageId)}`, class: 'mono small' }, attempt.messageId)
+    : h('a', { href: `${base}/endpoints/${seg(attempt.endpointId)}`, class: 'mono small' }, endpointLabel ?? attempt.endpointId);
   return h('li', { class: ['attempt', `attempt-${attempt.status}`], dataset: { id: attempt.id, status: attempt.status } },
     h('span', { class: 'dot', 'aria-hidden': 'true' }),
     h('div', { class: 'attempt-body' },
