@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   conflict: { status: 409, description: 'The resource already exists (details carry the existing id) or is in a state that forbids this.' },
   request_timeout: { status: 408, description: 'The request (headers or body) did not arrive in time; the connection is closed.' },
   idempotency_in_progress: { status: 409, description: 'A request with the same Idempotency-Key is still being processed.' },
+  not_supported: { status: 400, description: 'The Svix-compatible API has no counterpart for this call, field or value; the message names it.' },
   payload_too_large: { status: 413, description: 'The body exceeds the configured size limit.' },
   uri_too_long: { status: 414, description: 'A path parameter is longer than any identifier Hookyard accepts.' },
   unsupported_media_type: { status: 415, description: 'The Content-Type is not accepted by this route.' },

@@ -311,6 +311,23 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(await store.resendDelivery(app.id, msgId, ep.id, T0 + 8)).toBe('in_flight');
     });
 
+    it("counts an endpoint's deliveries per status, within a window and its app only", async () => {
+      const app = await makeApp();
+      const ep = await makeEndpoint(app.id);
+      const other = await makeEndpoint(app.id);
+      await send(app.id, [ep.id, other.id], null, T0);
+      await send(app.id, [ep.id], null, T0 + 10);
+      const claimed = await claimAll(T0 + 20);
+      const first = claimed.find((d) => d.endpointId === ep.id && d.messageCreatedAt === T0)!;
+      const ok = decideOutcome(first, ep.url, { kind: 'response', statusCode: 200, headers: {}, body: '', durationMs: 1 }, T0 + 21, { retrySchedule: [] });
+      await store.recordOutcomes([ok], { now: T0 + 21, disableAfterMs: 1e9, owner: 'w1' });
+      expect(await store.endpointDeliveryCounts(app.id, ep.id, {})).toEqual({ pending: 0, sending: 1, succeeded: 1, failed: 0 });
+      expect(await store.endpointDeliveryCounts(app.id, ep.id, { since: T0 + 5 })).toEqual({ pending: 0, sending: 1, succeeded: 0, failed: 0 });
+      expect(await store.endpointDeliveryCounts(app.id, ep.id, { until: T0 + 5 })).toEqual({ pending: 0, sending: 0, succeeded: 1, failed: 0 });
+      const stranger = await makeApp('stranger');
+      expect(await store.endpointDeliveryCounts(stranger.id, ep.id, {})).toEqual({ pending: 0, sending: 0, succeeded: 0, failed: 0 });
+    });
+
     describe('FIFO endpoints', () => {
       const sendFifo = async (appId: string, endpointIds: string[], fifo: string[], now: number) => {
         const message = { id: newId('msg', now), appId, eventType: 'e', eventId: null, payload: '{}', channels: null, resourceUrl: null, createdAt: now };

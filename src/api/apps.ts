@@ -21,7 +21,7 @@ const portalTheme = (portal: AppBody['portal']): App['portal'] =>
 
 const appParams = { type: 'object', properties: { app: { type: 'string', maxLength: 256 } }, required: ['app'] } as const;
 
-function checkUid(uid: string | null | undefined): void {
+export function checkUid(uid: string | null | undefined): void {
   // An app is addressed by id or uid in the same path segment, so a uid must not look like an id.
   if (typeof uid === 'string' && hasPrefix(uid, 'app')) {
     throw new HookyardError('validation_error', 'uid must not start with "app_"', [{ path: '/body/uid', message: 'must not start with "app_"' }]);

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { ERROR_CODES, HookyardError, type ErrorCode } from '../errors.js';
 
-const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+/** The registered code of a 4xx that Fastify itself raises (bad JSON, wrong content type, body too large). */
+export const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'bad_request',
   401: 'unauthorized',
   403: 'forbidden',

@@ -104,9 +104,10 @@ export class EndpointService {
     return this.store.updateEndpoint(appId, id, patch, now);
   }
 
-  async rotateSecret(endpointId: string, key: string | undefined, now = Date.now()): Promise<string> {
+  /** `overlapMs`: how long the previous secrets keep signing beside the new one (the Svix API's grace period). */
+  async rotateSecret(endpointId: string, key: string | undefined, now = Date.now(), overlapMs = SECRET_OVERLAP_MS): Promise<string> {
     const secret = checkSecret(key);
-    await this.store.rotateSecret(endpointId, secret, now + SECRET_OVERLAP_MS, now);
+    await this.store.rotateSecret(endpointId, secret, now + overlapMs, now);
     return secret;
   }
 }

@@ -10,7 +10,7 @@ import { SqlInboundStore } from './sql-inbound-store.js';
 import { one, type SqlExecutor } from './sql.js';
 import { idFloor } from '../ids.js';
 import type {
-  ActivityStats, ApiKey, App, Attempt, AttemptStatus, ClaimedDelivery, Delivery, DeliveryOutcome, Endpoint, EndpointPatch, EventType,
+  ActivityStats, ApiKey, App, Attempt, AttemptStatus, ClaimedDelivery, Delivery, DeliveryOutcome, DeliveryStatus, Endpoint, EndpointPatch, EventType,
   FanoutEndpoint, IdempotentResponse, InsertMessageResult, Message, MessageFilter, NewMessage, OutcomeEffects, Page, PageQuery, Store,
 } from './store.js';
 
@@ -595,6 +595,21 @@ export class SqlStore implements Store {
       await queueBehindHeads(tx, this.sql, ids.map((messageId) => ({ endpointId, messageId })), now);
       return ids.length;
     });
+  }
+
+  async endpointDeliveryCounts(
+    appId: string,
+    endpointId: string,
+    window: { since?: number | undefined; until?: number | undefined },
+  ): Promise<Record<DeliveryStatus, number>> {
+    const where = ['app_id = $1', 'endpoint_id = $2'];
+    const params: unknown[] = [appId, endpointId];
+    if (window.since !== undefined) where.push(`created_at >= $${params.push(window.since)}`);
+    if (window.until !== undefined) where.push(`created_at < $${params.push(window.until)}`);
+    const rows = await this.exec.all<Row>(`SELECT status, COUNT(*) AS n FROM deliveries WHERE ${where.join(' AND ')} GROUP BY status`, params);
+    const counts: Record<DeliveryStatus, number> = { pending: 0, sending: 0, succeeded: 0, failed: 0 };
+    for (const row of rows) counts[String(row.status) as DeliveryStatus] = Number(row.n);
+    return counts;
   }
 
   async queueDepth(): Promise<{ pending: number; sending: number }> {

@@ -443,6 +443,8 @@ export interface Store {
   resendDelivery(appId: string, messageId: string, endpointId: string, now: number): Promise<'queued' | 'in_flight'>;
   /** Re-queues the endpoint's failed deliveries of messages created in [since, until), with a fresh schedule. */
   recoverDeliveries(appId: string, endpointId: string, since: number, until: number, now: number): Promise<number>;
+  /** An endpoint's deliveries per status, of those created in [since, until) when given (the Svix endpoint stats). */
+  endpointDeliveryCounts(appId: string, endpointId: string, window: { since?: number | undefined; until?: number | undefined }): Promise<Record<DeliveryStatus, number>>;
   /** Deliveries waiting (pending) and being attempted (sending): the queue depth. */
   queueDepth(): Promise<{ pending: number; sending: number }>;
 
