@@ -185,6 +185,30 @@ export function confirmButton(label, { confirmLabel = 'Confirm', question, dange
   return wrap;
 }
 
+/**
+ * Re-reads a view while something in it is in flight: `refresh()` resolves true while a delivery is pending or
+ * sending. Reads 300 ms after the call, then a second apart for up to a minute, and once more when nothing is left
+ * (an attempt is written just after its delivery's state changes). One follow at a time; stops with `signal`.
+ */
+export function follower(refresh, signal) {
+  let following = false;
+  return async () => {
+    if (following) return;
+    following = true;
+    try {
+      for (let i = 0; i < 60 && !signal.aborted; i++) {
+        await new Promise((resolve) => setTimeout(resolve, i === 0 ? 300 : 1000));
+        if (signal.aborted || !(await refresh())) {
+          if (!signal.aborted) await refresh();
+          return;
+        }
+      }
+    } finally {
+      following = false;
+    }
+  };
+}
+
 /** Runs `fn` with the button disabled and a busy state; shows a toast on error. */
 export async function busy(button, fn) {
   button.disabled = true;

@@ -7,7 +7,7 @@ import {
 } from '../../../dashboard/js/dom.js';
 import { navigate } from '../../../dashboard/js/nav.js';
 import { endpointState } from '../../../dashboard/js/views/apps.js';
-import { attemptItem } from '../../../dashboard/js/views/attempts.js';
+import { attemptTimeline } from '../../../dashboard/js/views/attempts.js';
 import { eventTypePicker, loadEventTypes } from './catalog.js';
 import { del, get, patch, post } from './client.js';
 
@@ -187,26 +187,14 @@ export async function endpointView({ params, session, signal, setTitle, root }) 
       if (!since.value) throw new Error('Pick the start of the window.');
       const result = await post(`${base}/recover`, { since: new Date(since.value).toISOString() });
       toast(result.count === 0 ? 'No failed messages since then.' : `${result.count} failed message${result.count === 1 ? '' : 's'} queued again.`);
-      await reloadAttempts();
+      await timeline.reload();
     });
   });
 
   // ---- attempts ----
-  const attempts = h('ol', { class: 'timeline', 'aria-label': 'Attempts, newest first' });
-  const attemptsEmpty = empty('No attempts yet.');
-  const more = pager(async (cursor) => {
-    const page = await get(withQuery(`${base}/attempts`, { limit: 25, cursor }), { signal });
-    append(attempts, page.data.map((a) => attemptItem(a, { link: 'message', base: '#' })));
-    return page.nextCursor;
-  });
-  const reloadAttempts = async () => {
-    const page = await get(`${base}/attempts?limit=25`, { signal });
-    attempts.replaceChildren(...page.data.map((a) => attemptItem(a, { link: 'message', base: '#' })));
-    attemptsEmpty.hidden = page.data.length > 0;
-    more.set(page.nextCursor);
-  };
+  const timeline = attemptTimeline(get, `${base}/attempts`, signal, { link: 'message', base: '#' });
   const refresh = h('button', { type: 'button', class: 'btn small' }, 'Refresh');
-  refresh.addEventListener('click', () => busy(refresh, reloadAttempts));
+  refresh.addEventListener('click', () => busy(refresh, timeline.reload));
 
   const remove = confirmButton('Delete', {
     danger: true,
@@ -238,7 +226,7 @@ export async function endpointView({ params, session, signal, setTitle, root }) 
           secretOut),
         writable ? card('Send a test event', testForm) : null,
         writable ? card('Recover', h('p', { class: 'muted small' }, 'Send every message that failed since a time to this endpoint again.'), recoverForm) : null)),
-    card(null, h('div', { class: 'section-head' }, h('h2', {}, 'Attempts'), refresh), attempts, attemptsEmpty, more.el));
+    card(null, h('div', { class: 'section-head' }, h('h2', {}, 'Attempts'), refresh), ...timeline.nodes));
   renderInfo();
-  await reloadAttempts();
+  await timeline.reload();
 }

@@ -1,6 +1,6 @@
 // The customer's messages: the list (by event type), and one message's payload, deliveries (resend) and attempts.
 import { seg, withQuery } from '../../../dashboard/js/api.js';
-import { append, busy, card, chip, dl, empty, field, h, pageHead, pager, pretty, replace, select, time, toast } from '../../../dashboard/js/dom.js';
+import { append, busy, card, follower, chip, dl, empty, field, h, pageHead, pager, pretty, replace, select, time, toast } from '../../../dashboard/js/dom.js';
 import { setQuery } from '../../../dashboard/js/nav.js';
 import { shortUrl } from '../../../dashboard/js/views/apps.js';
 import { attemptItem } from '../../../dashboard/js/views/attempts.js';
@@ -91,24 +91,7 @@ export async function messageView({ params, session, signal, setTitle, root }) {
     return button;
   }
 
-  /** Refreshes while a delivery is pending or sending (a second apart, for up to a minute). */
-  let following = false;
-  async function follow() {
-    if (following) return;
-    following = true;
-    try {
-      for (let i = 0; i < 60 && !signal.aborted; i++) {
-        await new Promise((resolve) => setTimeout(resolve, i === 0 ? 300 : 1000));
-        if (signal.aborted || !(await refresh())) {
-          // One last read: an attempt is written just after its delivery's state changes.
-          if (!signal.aborted) await refresh();
-          return;
-        }
-      }
-    } finally {
-      following = false;
-    }
-  }
+  const follow = follower(refresh, signal);
 
   const refreshButton = h('button', { type: 'button', class: 'btn small' }, 'Refresh');
   refreshButton.addEventListener('click', () => busy(refreshButton, refresh));

@@ -1,6 +1,6 @@
 // The attempt timeline, shared by the message and endpoint pages.
-import { seg } from '../api.js';
-import { chip, codeChip, h, prettyBody, time } from '../dom.js';
+import { seg, withQuery } from '../api.js';
+import { append, chip, codeChip, empty, h, pager, prettyBody, time } from '../dom.js';
 
 /**
  * One attempt as a timeline entry: outcome, response code, duration, trigger, time, then the response body and error
@@ -30,4 +30,25 @@ export function attemptItem(attempt, { appRef, link, endpointLabel, base = `#/ap
           h('summary', {}, `Response body (${attempt.response.length} characters${attempt.response.length >= 4096 ? ', first 4 KB' : ''})`),
           h('pre', { class: 'code', tabindex: '0' }, body.pretty))
         : h('p', { class: 'small muted' }, 'Empty response body.')));
+}
+
+/**
+ * An endpoint's attempts, newest first, 25 at a time: `nodes` to place (the list, its empty note, "Load more") and
+ * `reload()`. `get` is the page's API client (the dashboard's or the portal's); `item` the attemptItem options.
+ */
+export function attemptTimeline(get, path, signal, item) {
+  const list = h('ol', { class: 'timeline', 'aria-label': 'Attempts, newest first' });
+  const none = empty('No attempts yet.');
+  const more = pager(async (cursor) => {
+    const page = await get(withQuery(path, { limit: 25, cursor }), { signal });
+    append(list, page.data.map((a) => attemptItem(a, item)));
+    return page.nextCursor;
+  });
+  const reload = async () => {
+    const page = await get(withQuery(path, { limit: 25 }), { signal });
+    list.replaceChildren(...page.data.map((a) => attemptItem(a, item)));
+    none.hidden = page.data.length > 0;
+    more.set(page.nextCursor);
+  };
+  return { nodes: [list, none, more.el], reload };
 }

@@ -1,12 +1,12 @@
 // Endpoints: create/edit, and one endpoint's state, secret, recover and attempts.
-import { del, get, patch, post, seg, withQuery } from '../api.js';
+import { del, get, patch, post, seg } from '../api.js';
 import {
-  append, busy, card, checkbox, confirmButton, copyButton, dl, empty, field, h, headerLines, listOfLines, pageHead, pager,
+  busy, card, checkbox, confirmButton, copyButton, dl, field, h, headerLines, listOfLines, pageHead,
   parseHeaderLines, replace, select, showFormError, time, toast,
 } from '../dom.js';
 import { navigate } from '../nav.js';
 import { endpointState } from './apps.js';
-import { attemptItem } from './attempts.js';
+import { attemptTimeline } from './attempts.js';
 
 export async function endpointFormView({ params, signal, setTitle, root }) {
   const [appRef, epId] = params;
@@ -186,26 +186,14 @@ export async function endpointView({ params, signal, setTitle, root }) {
       const body = { since: new Date(since.value).toISOString(), ...(until.value ? { until: new Date(until.value).toISOString() } : {}) };
       const result = await post(`${base}/recover`, body);
       toast(result.count === 0 ? 'No failed deliveries in that window.' : `${result.count} failed deliver${result.count === 1 ? 'y' : 'ies'} queued again.`);
-      await reloadAttempts();
+      await timeline.reload();
     });
   });
 
   // ---- attempts ----
-  const attempts = h('ol', { class: 'timeline', 'aria-label': 'Attempts, newest first' });
-  const attemptsEmpty = empty('No attempts yet.');
-  const more = pager(async (cursor) => {
-    const page = await get(withQuery(`${base}/attempts`, { limit: 25, cursor }), { signal });
-    append(attempts, page.data.map((a) => attemptItem(a, { appRef, link: 'message' })));
-    return page.nextCursor;
-  });
-  const reloadAttempts = async () => {
-    const page = await get(`${base}/attempts?limit=25`, { signal });
-    attempts.replaceChildren(...page.data.map((a) => attemptItem(a, { appRef, link: 'message' })));
-    attemptsEmpty.hidden = page.data.length > 0;
-    more.set(page.nextCursor);
-  };
+  const timeline = attemptTimeline(get, `${base}/attempts`, signal, { appRef, link: 'message' });
   const refresh = h('button', { type: 'button', class: 'btn small' }, 'Refresh');
-  refresh.addEventListener('click', () => busy(refresh, reloadAttempts));
+  refresh.addEventListener('click', () => busy(refresh, timeline.reload));
 
   const deleteButton = confirmButton('Delete', {
     danger: true,
@@ -238,7 +226,7 @@ export async function endpointView({ params, signal, setTitle, root }) {
           field('New secret for the rotation (optional)', customKey),
           h('div', { class: 'actions' }, rotate)),
         card('Recover', h('p', { class: 'muted small' }, 'Send every failed delivery of a time window to this endpoint again, with a fresh retry schedule.'), recoverNote, recoverForm))),
-    card(null, h('div', { class: 'section-head' }, h('h2', {}, 'Attempts'), refresh), attempts, attemptsEmpty, more.el));
+    card(null, h('div', { class: 'section-head' }, h('h2', {}, 'Attempts'), refresh), ...timeline.nodes));
   renderInfo();
-  await reloadAttempts();
+  await timeline.reload();
 }

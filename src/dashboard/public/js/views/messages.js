@@ -1,7 +1,7 @@
 // Messages: send one, and one message's deliveries (per endpoint) and attempt timeline.
 import { get, post, seg } from '../api.js';
 import {
-  busy, card, chip, dl, empty, field, h, pageHead, pretty, replace, showFormError, time, toast,
+  busy, card, follower, chip, dl, empty, field, h, pageHead, pretty, replace, showFormError, time, toast,
 } from '../dom.js';
 import { navigate } from '../nav.js';
 import { shortUrl } from './apps.js';
@@ -129,24 +129,7 @@ export async function messageView({ params, signal, setTitle, root }) {
     return button;
   }
 
-  /** Refreshes while a delivery is pending or sending (one second apart, for up to a minute). */
-  let following = false;
-  async function follow() {
-    if (following) return;
-    following = true;
-    try {
-      for (let i = 0; i < 60 && !signal.aborted; i++) {
-        await new Promise((resolve) => setTimeout(resolve, i === 0 ? 300 : 1000));
-        if (signal.aborted || !(await refresh())) {
-          // One last read: an attempt is written just after its delivery's state changes.
-          if (!signal.aborted) await refresh();
-          return;
-        }
-      }
-    } finally {
-      following = false;
-    }
-  }
+  const follow = follower(refresh, signal);
 
   const refreshButton = h('button', { type: 'button', class: 'btn small' }, 'Refresh');
   refreshButton.addEventListener('click', () => busy(refreshButton, refresh));
