@@ -6,6 +6,7 @@ import { visibleApp } from '../auth.js';
 import { channelName, NAME_PATTERN } from '../schemas.js';
 import { refuseSet } from './errors.js';
 import { epParams } from './endpoints.js';
+import { msgParams } from './messages.js';
 import { filteredPage, svixList, svixListQuery, svixPageQuery, type SvixListQuery } from './pagination.js';
 import { attemptOut, messageEndpointOut } from './serialize.js';
 
@@ -39,11 +40,6 @@ const attemptListQuery = {
     expanded_statuses: { type: 'boolean' },
     event_types: { type: 'string', maxLength: 8192 },
   },
-} as const;
-const msgParams = {
-  type: 'object',
-  required: ['app_id', 'msg_id'],
-  properties: { app_id: { type: 'string', maxLength: 256 }, msg_id: { type: 'string', maxLength: 64 } },
 } as const;
 const tags = ['svix'];
 

@@ -51,7 +51,7 @@ const messageInBody = {
     transformationsParams: {},
   },
 } as const;
-const msgParams = {
+export const msgParams = {
   type: 'object',
   required: ['app_id', 'msg_id'],
   properties: { app_id: { type: 'string', maxLength: 256 }, msg_id: { type: 'string', maxLength: 64 } },
