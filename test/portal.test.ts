@@ -2,9 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
+import { Svix } from 'svix';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { browserTest, hasChromium, horizontalOverflow, launchChromium, type BrowserTestOptions, type WatchedPage } from './helpers/browser.js';
-import { startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
+import { ADMIN_TOKEN, startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
 import { Receiver } from './helpers/receiver.js';
 
 // The consumer portal page in real headless Chromium against a real Hookyard: a customer opens the URL an operator
@@ -70,7 +71,9 @@ describeBrowser('consumer portal page (headless Chromium)', () => {
   browserIt('adds an endpoint from the catalog, sends a test event, sees the attempt and resends it', async ({ page, allow }) => {
     // The logo is a remote image on a closed network: its failed load is expected.
     allow(REMOTE_LOGO);
-    await page.goto(await portalUrl(acme.id));
+    // Opened as a Svix user would: the URL from the official SDK's appPortalAccess.
+    const { url } = await new Svix(ADMIN_TOKEN, { serverUrl: hy.url }).authentication.appPortalAccess('acme', {});
+    await page.goto(url);
     await expect.poll(() => page.locator('#app-name').textContent()).toBe('Acme Billing');
     // The token left the address bar; the theme is the app's.
     expect(new URL(page.url()).hash).toBe('#/');

@@ -13,7 +13,7 @@ import { messageRoutes } from './messages.js';
 
 // Paths of the Svix API beside the supported routes: every other call an SDK makes there is answered not_supported.
 // None overlaps Hookyard's own routes (/api/v1/apps, /api/v1/event-types, /api/v1/stats …).
-const SVIX_PREFIXES = [
+export const SVIX_PREFIXES = [
   '/api/v1/app/*', '/api/v1/event-type/*', '/api/v1/auth/*', '/api/v1/background-task', '/api/v1/background-task/*', '/api/v1/connector',
   '/api/v1/connector/*', '/api/v1/environment/*', '/api/v1/operational-webhook/*', '/api/v1/stats/*', '/api/v1/stream', '/api/v1/stream/*',
   '/ingest/api/v1/*',
