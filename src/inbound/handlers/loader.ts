@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { register, type ScopedImport } from 'tsx/esm/api';
@@ -60,17 +60,23 @@ export async function importHandlerModule(path: string, version: string): Promis
   }
 }
 
-async function findFile(base: string): Promise<ResolvedHandler | null> {
+/**
+ * The first `<base>.ts|.mjs|.js|.py` that is a file. It runs on every request, so that an edited file is picked up at
+ * once: a synchronous stat of a local directory's entry costs ~3 µs of this thread, where fs.promises.stat costs
+ * ~40 µs (the thread-pool round trip, and an Error built for each missing extension: three of them for a Python file).
+ */
+function findFile(base: string): ResolvedHandler | null {
   for (const extension of EXTENSIONS) {
     const path = base + extension;
+    let stats;
     try {
-      const stats = await stat(path);
-      // Size as well as mtime: two saves within the file system's timestamp granularity still differ.
-      if (stats.isFile()) return { path, version: `${stats.mtimeMs}-${stats.size}`, kind: extension === '.py' ? 'python' : 'js' };
+      stats = statSync(path, { throwIfNoEntry: false });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new Error(`cannot read handler ${path}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+      throw new Error(`cannot read handler ${path}: ${(err as Error).message}`);
     }
+    // Size as well as mtime: two saves within the file system's timestamp granularity still differ.
+    if (stats?.isFile()) return { path, version: `${stats.mtimeMs}-${stats.size}`, kind: extension === '.py' ? 'python' : 'js' };
   }
   return null;
 }
@@ -88,7 +94,7 @@ export class HandlerLoader {
   /** The file a name stands for, without importing it (handler threads and the Python pool import it themselves). */
   async resolve(name: string): Promise<ResolvedHandler | null> {
     if (!NAME.test(name) || name.includes('..')) return null;
-    const file = await findFile(join(this.dir, name));
+    const file = findFile(join(this.dir, name));
     if (file === null || file.kind !== 'js') this.cache.delete(name);
     return file;
   }
