@@ -74,7 +74,7 @@ describe('handlers on threads, in a real server', () => {
         HOOKYARD_HANDLERS_DIR: handlersDir,
         HOOKYARD_HANDLER_THREADS: '2',
         HOOKYARD_HANDLER_MEMORY_MB: '32',
-        HOOKYARD_HANDLER_TIMEOUT_MS: '1000',
+        HOOKYARD_HANDLER_TIMEOUT_MS: '3000',
         HOOKYARD_INBOUND_CONCURRENCY: '32',
       },
       dir,
@@ -209,9 +209,9 @@ describe('handlers on threads, in a real server', () => {
     expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
     expect(p99).toBeLessThan(Math.max(100, 2 * baseline));
 
-    expect((await processed('loop', loopId)).processing).toMatchObject({ status: 'failed', error: 'handler timed out after 1000 ms' });
+    expect((await processed('loop', loopId)).processing).toMatchObject({ status: 'failed', error: 'handler timed out after 3000 ms' });
     for (const id of ids) expect((await processed('quick', id)).processing.status).toBe('succeeded');
-    expect((await send('loop', {})).processing.error).toBe('handler timed out after 1000 ms');
+    expect((await send('loop', {})).processing.error).toBe('handler timed out after 3000 ms');
     writeHandler('loop.ts', `export default (): string => 'fixed';`);
     expect((await send('loop', {})).processing).toMatchObject({ status: 'succeeded', output: 'fixed' });
   }, 60_000);
@@ -301,15 +301,15 @@ describe('HandlerThreadPool', () => {
       const steady = file('pool_wait.mjs', `export default async () => { await new Promise((r) => setTimeout(r, 100)); return 'ok'; };`);
       const spin = file('pool_spin.mjs', `export default async () => { await new Promise((r) => setTimeout(r, 20)); while (true) {} };`);
       const careless = file('pool_careless.mjs', `export default () => { Promise.reject(new Error('forgotten')); return 'returned'; };`);
-      const opts = { event: undefined, timeoutMs: 400 };
+      const opts = { event: undefined, timeoutMs: 1500 };
       const [a, b, c] = await Promise.all([pool.run(steady, request({}), host, opts), pool.run(spin, request({}), host, opts), pool.run(steady, request({}), host, opts)]);
       // All three share the one thread; the loop holds it, so the steady ones are started again on a new thread.
-      expect([a, b, c].map((run) => run.error)).toEqual([null, 'handler timed out after 400 ms', null]);
-      expect([a.status, b.error, c.status]).toEqual(['succeeded', 'handler timed out after 400 ms', 'succeeded']);
+      expect([a, b, c].map((run) => run.error)).toEqual([null, 'handler timed out after 1500 ms', null]);
+      expect([a.status, b.error, c.status]).toEqual(['succeeded', 'handler timed out after 1500 ms', 'succeeded']);
       const spinning = pool.run(spin, request({}), host, opts);
       await sleep(100);
       const during = pool.run(steady, request({}), host, opts);
-      expect(await spinning).toMatchObject({ status: 'failed', error: 'handler timed out after 400 ms' });
+      expect(await spinning).toMatchObject({ status: 'failed', error: 'handler timed out after 1500 ms' });
       expect(await during).toMatchObject({ status: 'succeeded', output: 'ok' });
       expect(await pool.run(careless, request({}), host, opts)).toMatchObject({ status: 'succeeded', output: 'returned' });
       await sleep(50);
