@@ -48,6 +48,13 @@ export interface Config {
   readonly pgPoolSize: number;
   /** Who may embed the consumer portal in a frame: CSP frame-ancestors sources (origins, `'self'`, `'none'`). */
   readonly portalFrameAncestors: readonly string[];
+  /** Workflow executions run at once by one node. */
+  readonly workflowConcurrency: number;
+  /** The values `{{$env.NAME}}` may read in workflows: only the names HOOKYARD_WORKFLOW_ENV lists. */
+  readonly workflowEnv: Readonly<Record<string, string>>;
+  /** Where a workflow's e-mail notify node sends (smtp:// or smtps://, credentials in the URL); unset = e-mail fails. */
+  readonly smtpUrl: string | undefined;
+  readonly smtpFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +120,10 @@ export function loadConfig(env: Source = process.env, cwd = process.cwd(), overr
     requestRetentionMs: duration(get, 'HOOKYARD_REQUEST_RETENTION', '30d'),
     maxRequestsPerSource: integer(get, 'HOOKYARD_MAX_REQUESTS_PER_SOURCE', 1_000_000, 1, 1_000_000_000),
     portalFrameAncestors: frameAncestors(get('HOOKYARD_PORTAL_FRAME_ANCESTORS') ?? "'self'"),
+    workflowConcurrency: integer(get, 'HOOKYARD_WORKFLOW_CONCURRENCY', 16, 1, 1_000),
+    workflowEnv: workflowEnv(get('HOOKYARD_WORKFLOW_ENV'), { ...env, ...overrides }),
+    smtpUrl: smtpUrl(get('HOOKYARD_SMTP_URL')),
+    smtpFrom: get('HOOKYARD_SMTP_FROM') ?? 'hookyard@localhost',
   };
   // Every node must decrypt what another encrypted; a key generated per node's data dir would not be shared.
   if (!config.databaseUrl.startsWith('sqlite:') && config.secretKey === undefined) {
@@ -231,6 +242,27 @@ function url(get: Getter, key: string): string | undefined {
     return parsed.toString();
   } catch {
     throw new ConfigError(key, `must be an http(s) URL (got "${raw}")`);
+  }
+}
+
+/** The allowed variables' values, read once; a listed name that is unset is left out (its templates give null). */
+function workflowEnv(list: string | undefined, env: Source): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of (list ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError('HOOKYARD_WORKFLOW_ENV', `"${name}" is not a variable name`);
+    const value = env[name];
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+function smtpUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    if (!/^smtps?:$/.test(new URL(raw).protocol)) throw new Error('scheme');
+    return raw;
+  } catch {
+    throw new ConfigError('HOOKYARD_SMTP_URL', 'must be an smtp:// or smtps:// URL');
   }
 }
 

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   unsafe_destination: { status: 422, description: 'The URL points to a private or reserved address and private destinations are not allowed.' },
   rate_limited: { status: 429, description: 'Too many requests.' },
   headers_too_large: { status: 431, description: 'The request headers exceed the 16 KiB limit; the connection is closed.' },
+  workflow_failed: { status: 502, description: "A sync-mode workflow failed before deciding an answer; the request and the execution are stored, and the execution can be retried." },
   handler_failed: { status: 502, description: "A sync-mode source's handler threw or returned nothing usable; the request is stored and replayable." },
   internal_error: { status: 500, description: 'An unexpected failure; details are in the server log, never in the response.' },
   unavailable: { status: 503, description: 'The database is unreachable or the server is shutting down.' },

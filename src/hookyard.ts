@@ -13,6 +13,7 @@ import { MessageService } from './domain/messages.js';
 import { PortalService } from './domain/portal.js';
 import { OperationalEvents } from './domain/operational.js';
 import { SourceService } from './domain/sources.js';
+import { WorkflowService } from './domain/workflows.js';
 import { InboundFeed } from './inbound/feed.js';
 import { HandlerLoader } from './inbound/handlers/loader.js';
 import { PythonPool, warnIfPythonUnavailable } from './inbound/handlers/python-pool.js';
@@ -30,6 +31,10 @@ import { PgNotifier } from './store/postgres/pg-notifier.js';
 import type { Store } from './store/store.js';
 import { USER_AGENT } from './version.js';
 import { WorkSignal } from './work-signal.js';
+import { ExecutionWorker } from './workflows/execution-worker.js';
+import { Mailer } from './workflows/mailer.js';
+import { ExecutionRunner } from './workflows/runner.js';
+import { createMongoExecutor } from './inbound/handlers/mongo.js';
 
 export interface Hookyard {
   services: Services;
@@ -59,8 +64,10 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
   const sources = new SourceService(store, endpoints, config.allowPrivateDestinations);
   const inboundFeed = new InboundFeed();
   const jobSignal = new WorkSignal();
+  const workflowSignal = new WorkSignal();
+  const workflows = new WorkflowService(store);
   const services: Services = { config, logger, store, box, metrics, signal, jobSignal, schemas, messages, endpoints, operational, sources, inboundFeed,
-    portal: new PortalService(store) };
+    portal: new PortalService(store), workflows, workflowSignal };
   await operational.configure(config.operationalWebhookUrl);
 
   // Inbound: the receiver (role all|api) commits requests; the processing worker (role all|worker) runs them.
@@ -71,11 +78,35 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
   // Python processes start on first use; a missing interpreter is one warning now and an error on each .py request.
   const python = new PythonPool({ python: config.python, workers: config.pythonWorkers, logger });
   await warnIfPythonUnavailable(config.handlersDir, config.python, logger);
-  const processor = new RequestProcessor(store, messages, new HandlerLoader(config.handlersDir), logger, config.handlerTimeoutMs, threads, python);
+  // Workflows: a lease twice the handler timeout past each node's own limit, as for processing jobs.
+  const workflowLeaseMs = 2 * config.handlerTimeoutMs;
+  const processor = new RequestProcessor(store, messages, new HandlerLoader(config.handlersDir), logger, config.handlerTimeoutMs, threads, python,
+    { service: workflows, signal: workflowSignal, leaseMs: workflowLeaseMs });
+  // Responses of http-request nodes are kept whole up to 1 MiB: later nodes read their JSON.
+  const workflowHttp = new HttpClient({ allowPrivate: config.allowPrivateDestinations, userAgent: USER_AGENT, maxResponseBytes: 1024 * 1024 });
+  const mailer = config.smtpUrl === undefined ? null : new Mailer(config.smtpUrl, config.smtpFrom);
+  const runner = new ExecutionRunner(store, {
+    mongo: createMongoExecutor(store, Date.now),
+    http: workflowHttp,
+    mailer,
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    emit: async (appIdOrUid, eventType, payload) => {
+      const app = await store.getApp(appIdOrUid);
+      if (!app) throw new Error(`app "${appIdOrUid}" not found`);
+      const message = await messages.send(app, { eventType, payload });
+      return { id: message.id };
+    },
+  }, logger, { owner, leaseMs: workflowLeaseMs, env: config.workflowEnv });
   const receiver = new InboundReceiver(store, sources, processor, jobSignal, inboundFeed, metrics, logger, {
     owner,
     handlerTimeoutMs: config.handlerTimeoutMs,
     syncResponseTimeoutMs: config.syncResponseTimeoutMs,
+  }, runner);
+  const executions = config.role === 'api' ? null : new ExecutionWorker(store, runner, workflowSignal, logger, {
+    owner,
+    concurrency: config.workflowConcurrency,
+    leaseMs: workflowLeaseMs,
   });
   const processing = config.role === 'api' ? null : new ProcessingWorker(store, processor, jobSignal, metrics, logger, {
     owner,
@@ -105,9 +136,11 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
     const n = notifier;
     signal.bridge(() => n.notify('hookyard_deliveries'));
     jobSignal.bridge(() => n.notify('hookyard_jobs'));
+    workflowSignal.bridge(() => n.notify('hookyard_workflows'));
     if (config.role !== 'api') {
       await n.listen('hookyard_deliveries', () => signal.wake());
       await n.listen('hookyard_jobs', () => jobSignal.wake());
+      await n.listen('hookyard_workflows', () => workflowSignal.wake());
     }
     // Configuration changes (triggers of migration 0006) drop this node's cache; it caches only while it hears them.
     await n.listen('hookyard_config', () => store.configChanged());
@@ -118,6 +151,7 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
   const url = await server.listen({ port: config.port, host: config.host });
   worker?.start();
   processing?.start();
+  executions?.start();
   logger.info({ url, role: config.role, database: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'hookyard listening');
 
   let stopped = false;
@@ -135,6 +169,7 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       await server.close();
       await receiver.drain();
       await processing?.stop();
+      await executions?.stop();
       await threads?.close();
       await python.close();
       await worker?.stop();
@@ -142,6 +177,8 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       await operational.drain();
       await messages.drain();
       await http?.close();
+      await workflowHttp.close();
+      mailer?.close();
       await notifier?.close();
       await store.close();
     },

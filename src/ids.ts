@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 
-export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'src' | 'req' | 'key' | 'evt' | 'job' | 'doc' | 'qtask';
+export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'src' | 'req' | 'key' | 'evt' | 'job' | 'doc' | 'qtask' | 'wf' | 'wfex';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32, as ULID
 const pool = Buffer.alloc(4096);

@@ -7,6 +7,7 @@ import type { MessageService } from './domain/messages.js';
 import type { OperationalEvents } from './domain/operational.js';
 import type { PortalService } from './domain/portal.js';
 import type { SourceService } from './domain/sources.js';
+import type { WorkflowService } from './domain/workflows.js';
 import type { InboundFeed } from './inbound/feed.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
@@ -30,4 +31,7 @@ export interface Services {
   portal: PortalService;
   sources: SourceService;
   inboundFeed: InboundFeed;
+  workflows: WorkflowService;
+  /** Wakes the workflow execution worker. */
+  workflowSignal: WorkSignal;
 }

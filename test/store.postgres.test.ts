@@ -34,7 +34,7 @@ describePg('postgres store', () => {
       await client.connect();
       const { rows } = await client.query('SELECT version FROM hookyard_migrations ORDER BY version');
       await client.end();
-      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
       await schema.drop();
     }

@@ -1,5 +1,7 @@
 /** JSON Schemas of the API's bodies and objects: they validate requests and generate /openapi.json. */
 
+import { workflowSchemas } from './workflow-schemas.js';
+
 export const NAME_PATTERN = '^[a-zA-Z0-9\\-_.:]+$';
 
 export const errorSchema = {
@@ -261,7 +263,7 @@ export const inboundRequestSchema = {
 
 export const sharedSchemas = [
   errorSchema, appSchema, apiKeySchema, eventTypeSchema, endpointSchema, messageSchema, messageBatchResultSchema, attemptSchema, deliverySchema, sourceSchema,
-  inboundRequestSchema,
+  inboundRequestSchema, ...workflowSchemas,
 ];
 
 export const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });

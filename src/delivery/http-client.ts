@@ -18,7 +18,8 @@ export interface PostResult {
 
 export interface PostInit {
   headers: Record<string, string>;
-  body: string;
+  /** Absent: no body (a GET). */
+  body: string | undefined;
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -81,7 +82,12 @@ export class HttpClient {
    * One delivery attempt. Rejects with DestinationRefusedError, DeliveryTimeoutError or DeliveryConnectionError;
    * if `init.signal` aborts, rejects with its reason instead.
    */
-  async post(url: string, init: PostInit): Promise<PostResult> {
+  post(url: string, init: PostInit): Promise<PostResult> {
+    return this.send('POST', url, init);
+  }
+
+  /** A request with any method, under the same guard and limits as a delivery (a workflow's http-request node). */
+  async send(method: string, url: string, init: PostInit): Promise<PostResult> {
     const started = performance.now();
     const target = this.target(url);
     const outer = init.signal;
@@ -95,7 +101,7 @@ export class HttpClient {
       // dispatch with a handler of our own, not request(): no response stream, no promise per chunk, no signal
       // bookkeeping (one of the changes that took the worker's CPU per delivery down by ~15-20%, bench/README).
       this.agent.dispatch(
-        { origin: target.origin, path: target.path, method: 'POST', headers: this.withUserAgent(init.headers), body: init.body },
+        { origin: target.origin, path: target.path, method, headers: this.withUserAgent(init.headers), body: init.body ?? null },
         attempt,
       );
       const { statusCode, rawHeaders, body } = await attempt.result;

@@ -3,7 +3,7 @@ import { ClaimLoop, type FillResult } from '../claim-loop.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedJob, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
-import type { RequestProcessor } from './processing.js';
+import { runKeyOf, type RequestProcessor } from './processing.js';
 
 export interface ProcessingWorkerOptions {
   owner: string;
@@ -99,12 +99,14 @@ export class ProcessingWorker {
     this.inFlight.add(work);
   }
 
-  private async process({ request, attempts }: ClaimedJob): Promise<void> {
+  private async process({ request, attempts, queuedAt }: ClaimedJob): Promise<void> {
     const source = await this.store.getSource(request.sourceId);
     if (!source) return; // deleted with its requests
     const result = attempts >= MAX_CLAIMS
       ? { status: 'failed' as const, output: null, error: `processing was interrupted ${attempts} times (the process stopped while running it)`, durationMs: null, finishedAt: Date.now() }
       : await this.processor.process(request, source);
+    // Before the run is recorded: a crash in between runs it again, and finds the executions started.
+    await this.processor.startWorkflows(request, runKeyOf(request.id, queuedAt));
     this.metrics.processingRuns.inc({ status: result.status });
     await this.store.finishJob(request.id, result, this.options.owner);
   }

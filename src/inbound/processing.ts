@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { forwardAppUid } from '../domain/sources.js';
 import type { MessageService } from '../domain/messages.js';
+import type { StartedExecutions, WorkflowService } from '../domain/workflows.js';
 import { HookyardError } from '../errors.js';
 import type { InboundRecord, ProcessingResult, Source, Store } from '../store/store.js';
+import type { WorkSignal } from '../work-signal.js';
 import { isUtf8Text } from './body.js';
 import { buildContext } from './handlers/context.js';
 import { createDocumentDb, type DocumentDb } from './handlers/documents.js';
@@ -15,6 +17,9 @@ const HANDLER_CHECK_MS = 1_000;
 const DB_METHODS = new Set(['insert', 'find', 'findOne', 'update', 'delete']);
 
 /** The handler file a source runs: its `handler` setting, else the file named after the source. */
+/** Names one processing run of a request: its id and when the run was queued (a replay queues a new one). */
+export const runKeyOf = (requestId: string, queuedAt: number): string => `${requestId}@${queuedAt}`;
+
 export const handlerNameOf = (source: Source): string => source.handler ?? source.name;
 
 /**
@@ -36,6 +41,8 @@ export class RequestProcessor {
     /** Runs JavaScript/TypeScript handlers off the main thread; null runs them here (HOOKYARD_HANDLER_THREADS=0). */
     private readonly threads: HandlerRunner | null = null,
     private readonly python: HandlerRunner | null = null,
+    /** The source's workflows, and the signal that wakes the execution worker. */
+    private readonly workflows: { service: WorkflowService; signal: WorkSignal; leaseMs: number } | null = null,
   ) {
     this.db = createDocumentDb(store, Date.now);
     this.mongo = createMongoExecutor(store, Date.now);
@@ -44,6 +51,7 @@ export class RequestProcessor {
   /** Whether a request to this source has anything to run. The handler check is cached for a second per name. */
   async needsProcessing(source: Source, now = Date.now()): Promise<boolean> {
     if (source.forward.length > 0) return true;
+    if (this.workflows && (await this.workflows.service.forSource(source.id, now)).length > 0) return true;
     const name = handlerNameOf(source);
     const seen = this.handlerSeen.get(name);
     if (seen && now - seen.at < HANDLER_CHECK_MS) return seen.exists;
@@ -92,6 +100,22 @@ export class RequestProcessor {
       durationMs: Date.now() - started,
       finishedAt: Date.now(),
     };
+  }
+
+  /**
+   * Starts the request's workflow executions for this processing run (`runKey`: the request id and when the run was
+   * queued, so a run repeated after a crash does not start them twice). Called before the run is recorded as done.
+   */
+  async startWorkflows(record: InboundRecord, runKey: string, syncOwner?: string): Promise<StartedExecutions> {
+    if (!this.workflows) return { executions: [], sync: null };
+    const started = await this.workflows.service.start(record, runKey, { leaseMs: this.workflows.leaseMs, ...(syncOwner === undefined ? {} : { syncOwner }) });
+    if (started.executions.some((execution) => execution !== started.sync)) this.workflows.signal.notify();
+    return started;
+  }
+
+  /** Whether a sync-mode workflow answers this source's requests. */
+  async answersByWorkflow(source: Source, now = Date.now()): Promise<boolean> {
+    return this.workflows !== null && (await this.workflows.service.hasSync(source.id, now));
   }
 
   private async runHandlerFile(name: string, file: ResolvedHandler, record: InboundRecord, opts: RunOptions): Promise<HandlerRun> {

@@ -11,7 +11,9 @@ import type { InboundFeed } from './feed.js';
 import { toHttpResponse } from './handlers/run.js';
 import { IpAllowlist } from './ip-allowlist.js';
 import { orderingOf } from './ordering.js';
-import type { RequestProcessor } from './processing.js';
+import { runKeyOf, type RequestProcessor } from './processing.js';
+import { answerOf, workflowReply } from '../workflows/sync-answer.js';
+import type { ExecutionRunner } from '../workflows/runner.js';
 import { presetFor } from './verify/index.js';
 import type { InboundRequest } from './verify/preset.js';
 
@@ -76,6 +78,8 @@ export class InboundReceiver {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: ReceiverOptions,
+    /** Runs a sync-mode workflow inline; null when workflows are off. */
+    private readonly runner: ExecutionRunner | null = null,
   ) {
     this.batcher = new GroupCommit((items) => store.insertRequests(items), 256, 0, writeConcurrency(store.dialect));
   }
@@ -138,14 +142,17 @@ export class InboundReceiver {
     record.dedupKey = dedupKeyOf(source, signed, preset);
     const sync = source.response?.mode === 'sync';
     const processing = await this.processor.needsProcessing(source, now);
-    const inline = sync && processing;
+    // A sync-mode workflow answers the sender itself, whatever the source's own response mode.
+    const byWorkflow = processing && this.runner !== null && (await this.processor.answersByWorkflow(source, now));
+    const inline = (sync && processing) || byWorkflow;
     const fixed = source.response && !inline && (sync || source.response.status !== undefined || source.response.body !== undefined)
       ? fixedReply(source)
       : null;
     record.responseStatus = fixed?.status ?? 202;
     let job: NewInboundRequest['job'] = null;
     if (inline) {
-      job = { status: 'running', leaseOwner: this.options.owner, leaseUntil: now + 2 * this.options.handlerTimeoutMs };
+      const answerWait = byWorkflow ? this.options.syncResponseTimeoutMs : 0;
+      job = { status: 'running', leaseOwner: this.options.owner, leaseUntil: now + 2 * this.options.handlerTimeoutMs + answerWait };
       record.processing = { ...NOT_PROCESSED, status: 'running' };
     } else if (processing) {
       job = { status: 'pending' };
@@ -168,7 +175,7 @@ export class InboundReceiver {
     // handler runs late (202 and the id), as there is no handler result to send.
     if (stored.stale) return fixed ?? json(202, { id: record.id });
     if (job?.status === 'pending') this.signal.notify();
-    if (inline) return this.processInline(record, source);
+    if (inline) return this.processInline(record, source, byWorkflow);
     return fixed ?? json(202, { id: record.id });
   }
 
@@ -191,9 +198,24 @@ export class InboundReceiver {
     return reply;
   }
 
-  /** Sync mode: the handler's result is the answer, unless it takes too long; then 202 and it finishes in the background. */
-  private async processInline(record: InboundRecord, source: Source): Promise<InboundReply> {
-    const processed = this.processor.process(record, source);
+  /**
+   * Sync mode: the handler's result (or, with a sync-mode workflow, the workflow's answer) is the answer, unless it
+   * takes too long; then 202 and it finishes in the background.
+   */
+  private async processInline(record: InboundRecord, source: Source, byWorkflow: boolean): Promise<InboundReply> {
+    const work = (async () => {
+      const result = await this.processor.process(record, source);
+      const runKey = runKeyOf(record.id, record.receivedAt);
+      const { sync } = await this.processor.startWorkflows(record, runKey, byWorkflow ? this.options.owner : undefined);
+      if (!byWorkflow) return { result, reply: syncReply(result) };
+      if (sync === null || this.runner === null) return { result, reply: json(202, { id: record.id }) };
+      return { result, reply: workflowReply(await answerOf(this.runner, sync, record, this.logger), record.id, sync.id) };
+    })().catch((err: unknown) => {
+      // The request is committed: its job is left to run again when the lease ends, and the sender is told it is accepted.
+      this.logger.error({ err, requestId: record.id }, 'sync processing failed; the job runs again when its lease ends');
+      return { result: null, reply: json(202, { id: record.id }) };
+    });
+    const processed = work.then(({ result }) => result);
     const finish = (result: ProcessingResult, responseStatus?: number) =>
       this.store.finishJob(record.id, result, this.options.owner, responseStatus).catch((err: unknown) =>
         this.logger.error({ err, requestId: record.id }, 'could not record sync processing; the job runs again when its lease ends'));
@@ -201,16 +223,15 @@ export class InboundReceiver {
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(resolve, this.options.syncResponseTimeoutMs, 'late');
     });
-    const result = await Promise.race([processed, late]);
+    const done = await Promise.race([work, late]);
     clearTimeout(timer);
-    if (result === 'late') {
-      void processed.then((done) => finish(done));
+    if (done === 'late') {
+      void processed.then((result) => result && finish(result));
       return json(202, { id: record.id });
     }
-    const reply = syncReply(result);
     // The request log shows the answer the sender actually got.
-    await finish(result, reply.status);
-    return reply;
+    if (done.result) await finish(done.result, done.reply.status);
+    return done.reply;
   }
 
   private allowlist(source: Source): IpAllowlist {

@@ -26,7 +26,7 @@ export interface SqlDialect {
   claimDeliveries(tx: SqlExecutor, claim: ClaimQuery): Promise<unknown[][]>;
   /**
    * Claims due inbound processing jobs (pending, or running with an expired lease) like deliveries; returns the
-   * request rows with the job's new attempt count as `job_attempts`.
+   * request rows with the job's new attempt count as `job_attempts` and its created_at as `job_queued_at`.
    */
   claimJobs(tx: SqlExecutor, claim: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<Array<Record<string, unknown>>>;
   /** A predicate: the JSON document in `column` has, at the path in param `$pathParam`, the JSON value in `$valueParam`. */

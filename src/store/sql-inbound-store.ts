@@ -200,6 +200,11 @@ export class SqlInboundStore {
     return row ? toRecord(row) : null;
   }
 
+  async findRequest(id: string): Promise<InboundRecord | null> {
+    const row = await one<Row>(this.exec, 'SELECT * FROM requests WHERE id = $1', [id]);
+    return row ? toRecord(row) : null;
+  }
+
   listRequests(sourceId: string, filter: RequestFilter, page: PageQuery): Promise<Page<InboundRecord>> {
     const where = ['source_id = $3', 'id < $1'];
     const params: unknown[] = [sourceId];
@@ -227,7 +232,7 @@ export class SqlInboundStore {
     // Like delivery claims: a claim lost in a power cut only means the job runs again.
     return this.exec.transaction(async (tx) => {
       const rows = await this.sql.claimJobs(tx, opts);
-      return rows.map((row) => ({ request: toRecord(row), attempts: Number(row.job_attempts) - 1 }));
+      return rows.map((row) => ({ request: toRecord(row), attempts: Number(row.job_attempts) - 1, queuedAt: Number(row.job_queued_at) }));
     }, { durable: false });
   }
 
@@ -259,7 +264,7 @@ export class SqlInboundStore {
       await tx.run(
         `INSERT INTO jobs (request_id, source_id, status, next_attempt_at, attempts, lease_owner, created_at)
          VALUES ($1, $2, 'pending', $3, 0, NULL, $3)
-         ON CONFLICT (request_id) DO UPDATE SET status = 'pending', next_attempt_at = $3, attempts = 0, lease_owner = NULL`,
+         ON CONFLICT (request_id) DO UPDATE SET status = 'pending', next_attempt_at = $3, attempts = 0, lease_owner = NULL, created_at = $3`,
         [requestId, sourceId, now],
       );
       return true;

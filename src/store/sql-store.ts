@@ -7,6 +7,7 @@ import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
 import { toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toFanoutEndpoint, toMessage } from './rows.js';
 import { keysetPage } from './keyset.js';
 import { SqlInboundStore } from './sql-inbound-store.js';
+import { SqlWorkflowStore } from './sql-workflow-store.js';
 import { one, type SqlExecutor } from './sql.js';
 import { idFloor } from '../ids.js';
 import type {
@@ -57,6 +58,7 @@ export class SqlStore implements Store {
   ) {
     this.dialect = exec.dialect;
     this.inbound = new SqlInboundStore(exec, sql, box);
+    this.workflows = new SqlWorkflowStore(exec, box);
     // PostgreSQL caches only once the node forwards notifications (watchConfig): another node's change must reach it.
     this.config = new ConfigCache(() => this.readConfigVersion(), exec.dialect === 'sqlite' ? 'poll' : 'off');
   }
@@ -120,6 +122,7 @@ export class SqlStore implements Store {
   readonly deleteSource: Store['deleteSource'] = (id) => this.inbound.deleteSource(id);
   readonly insertRequests: Store['insertRequests'] = (items) => this.inbound.insertRequests(items);
   readonly getRequest: Store['getRequest'] = (sourceId, id) => this.inbound.getRequest(sourceId, id);
+  readonly findRequest: Store['findRequest'] = (id) => this.inbound.findRequest(id);
   readonly listRequests: Store['listRequests'] = (sourceId, filter, page) => this.inbound.listRequests(sourceId, filter, page);
   readonly listRequestsSince: Store['listRequestsSince'] = (sourceId, afterId, limit) => this.inbound.listRequestsSince(sourceId, afterId, limit);
   readonly listRequestIdsBetween: Store['listRequestIdsBetween'] = (sourceId, afterId, beforeId, limit) =>
@@ -136,6 +139,28 @@ export class SqlStore implements Store {
   readonly deleteDocuments: Store['deleteDocuments'] = (collection, filter) => this.inbound.deleteDocuments(collection, filter);
   readonly scanDocuments: Store['scanDocuments'] = (collection, scan) => this.inbound.scanDocuments(collection, scan);
   readonly modifyDocuments: Store['modifyDocuments'] = (collection, scan, change) => this.inbound.modifyDocuments(collection, scan, change);
+
+  // ---- workflows (definitions, versions, executions, jobs): see SqlWorkflowStore
+
+  private readonly workflows: SqlWorkflowStore;
+  readonly createWorkflow: Store['createWorkflow'] = (...args) => this.workflows.createWorkflow(...args);
+  readonly getWorkflow: Store['getWorkflow'] = (...args) => this.workflows.getWorkflow(...args);
+  readonly listWorkflows: Store['listWorkflows'] = (...args) => this.workflows.listWorkflows(...args);
+  readonly updateWorkflow: Store['updateWorkflow'] = (...args) => this.workflows.updateWorkflow(...args);
+  readonly deleteWorkflow: Store['deleteWorkflow'] = (...args) => this.workflows.deleteWorkflow(...args);
+  readonly getWorkflowVersion: Store['getWorkflowVersion'] = (...args) => this.workflows.getWorkflowVersion(...args);
+  readonly listWorkflowVersions: Store['listWorkflowVersions'] = (...args) => this.workflows.listWorkflowVersions(...args);
+  readonly sourceWorkflows: Store['sourceWorkflows'] = (...args) => this.workflows.sourceWorkflows(...args);
+  readonly startExecutions: Store['startExecutions'] = (...args) => this.workflows.startExecutions(...args);
+  readonly claimExecutions: Store['claimExecutions'] = (...args) => this.workflows.claimExecutions(...args);
+  readonly getExecution: Store['getExecution'] = (...args) => this.workflows.getExecution(...args);
+  readonly listExecutions: Store['listExecutions'] = (...args) => this.workflows.listExecutions(...args);
+  readonly requestExecutions: Store['requestExecutions'] = (...args) => this.workflows.requestExecutions(...args);
+  readonly listExecutionJobs: Store['listExecutionJobs'] = (...args) => this.workflows.listExecutionJobs(...args);
+  readonly beginExecutionJob: Store['beginExecutionJob'] = (...args) => this.workflows.beginExecutionJob(...args);
+  readonly recordExecutionStep: Store['recordExecutionStep'] = (...args) => this.workflows.recordExecutionStep(...args);
+  readonly retryExecution: Store['retryExecution'] = (...args) => this.workflows.retryExecution(...args);
+  readonly nextExecutionDueAt: Store['nextExecutionDueAt'] = (...args) => this.workflows.nextExecutionDueAt(...args);
 
   async ping(): Promise<void> {
     await this.exec.all('SELECT 1 AS ok');

@@ -312,6 +312,8 @@ export interface ClaimedJob {
   request: InboundRecord;
   /** Claims before this one (a job claimed again after its worker died has attempts > 0). */
   attempts: number;
+  /** When this processing run was queued (a replay queues a new one): with the request id, it names the run. */
+  queuedAt: number;
 }
 
 export interface RequestFilter {
@@ -348,6 +350,120 @@ export interface DocumentWrites {
 }
 
 /** Activity per minute since a time, for the dashboard's overview. */
+// ---- workflows
+
+export type WorkflowNodeType =
+  | 'condition' | 'set' | 'create' | 'update' | 'query' | 'delete' | 'http-request' | 'emit' | 'notify' | 'code'
+  | 'delay' | 'respond' | 'end';
+
+/**
+ * One step of a workflow. `next` names the node that follows (absent or null: the path ends); a condition has
+ * `then`/`else` instead. Any string in `config` may hold templates (`{{$context.data.id}}`).
+ */
+export interface WorkflowNode {
+  key: string;
+  type: WorkflowNodeType;
+  name?: string;
+  config: Record<string, unknown>;
+  next?: string | null;
+  then?: string | null;
+  else?: string | null;
+}
+
+export interface WorkflowResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** What a version of a workflow holds: everything an execution of it needs. The first node is where a run starts. */
+export interface WorkflowDefinition {
+  mode: 'async' | 'sync';
+  trigger: { type: 'webhook'; source: string };
+  response: WorkflowResponse | null;
+  nodes: WorkflowNode[];
+}
+
+export interface Workflow {
+  id: string;
+  key: string;
+  name: string;
+  enabled: boolean;
+  sourceId: string;
+  /** The current version; executions keep the version they ran. */
+  version: number;
+  definition: WorkflowDefinition;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type WorkflowPatch = Partial<Pick<Workflow, 'key' | 'name' | 'enabled' | 'sourceId' | 'definition'>>;
+
+export interface WorkflowVersion {
+  workflowId: string;
+  version: number;
+  definition: WorkflowDefinition;
+  createdAt: number;
+}
+
+export type ExecutionStatus = 'running' | 'waiting' | 'succeeded' | 'failed';
+
+export interface Execution {
+  id: string;
+  workflowId: string;
+  version: number;
+  requestId: string;
+  status: ExecutionStatus;
+  /** The node to run next; after a failure the node that failed (a retry starts there); null once finished. */
+  currentNode: string | null;
+  /** The answer a respond node (or the workflow's `response`) decided, for a sync-mode sender. */
+  response: WorkflowResponse | null;
+  error: string | null;
+  /** While running: the lease's end; while waiting: the wake time; null when finished. */
+  nextRunAt: number | null;
+  /** Claims so far (an execution claimed again after its worker died has claims > 1). */
+  claims: number;
+  startedAt: number;
+  finishedAt: number | null;
+  updatedAt: number;
+}
+
+export interface NewExecution {
+  execution: Execution;
+  /** The request and processing run that started it: a second start with the same key returns the first execution. */
+  triggerKey: string;
+  /** Start it claimed by this owner (sync mode runs it inline) instead of queued. */
+  leaseOwner?: string;
+}
+
+export type ExecutionJobStatus = 'running' | 'succeeded' | 'failed' | 'waiting';
+
+/** One run of one node of an execution. */
+export interface ExecutionJob {
+  id: string;
+  executionId: string;
+  nodeKey: string;
+  type: WorkflowNodeType;
+  status: ExecutionJobStatus;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  startedAt: number;
+  durationMs: number | null;
+}
+
+export interface ExecutionFilter {
+  status?: ExecutionStatus | undefined;
+  requestId?: string | undefined;
+}
+
+/** What the runner commits when a node has run: the job's end and where the execution goes next. */
+export interface ExecutionStep {
+  job: Pick<ExecutionJob, 'id' | 'status' | 'output' | 'error' | 'durationMs'>;
+  execution: Pick<Execution, 'status' | 'currentNode' | 'response' | 'error' | 'nextRunAt' | 'finishedAt'>;
+  now: number;
+}
+
 export interface ActivityStats {
   requests: Array<{ minute: number; count: number }>;
   attempts: Array<{ minute: number; status: AttemptStatus; count: number }>;
@@ -474,6 +590,8 @@ export interface Store {
    */
   insertRequests(items: readonly NewInboundRequest[]): Promise<InsertRequestResult[]>;
   getRequest(sourceId: string, id: string): Promise<InboundRecord | null>;
+  /** A request by id alone, whichever source it came to (a workflow execution's trigger). */
+  findRequest(id: string): Promise<InboundRecord | null>;
   listRequests(sourceId: string, filter: RequestFilter, page: PageQuery): Promise<Page<InboundRecord>>;
   /** A source's requests received after `afterId`, oldest first (the live stream's catch-up). */
   listRequestsSince(sourceId: string, afterId: string, limit: number): Promise<InboundRecord[]>;
@@ -505,4 +623,38 @@ export interface Store {
    * An insert whose id exists fails with `conflict`.
    */
   modifyDocuments<T>(collection: string, scan: DocumentScan, change: (found: StoredDocument[]) => { writes: DocumentWrites; result: T }): Promise<T>;
+
+  // ---- workflows
+
+  /** Creates the workflow and its version 1; a taken key is a `conflict`. */
+  createWorkflow(workflow: Workflow): Promise<Workflow>;
+  /** By id, else by key. */
+  getWorkflow(idOrKey: string): Promise<Workflow | null>;
+  listWorkflows(filter: { sourceId?: string | undefined }, page: PageQuery): Promise<Page<Workflow>>;
+  /**
+   * A new definition replaces the current version in place while no execution has run it, and becomes the next
+   * version once one has (so every execution's definition stays readable).
+   */
+  updateWorkflow(id: string, patch: WorkflowPatch, now: number): Promise<Workflow | null>;
+  deleteWorkflow(id: string): Promise<boolean>;
+  getWorkflowVersion(workflowId: string, version: number): Promise<WorkflowVersion | null>;
+  listWorkflowVersions(workflowId: string): Promise<WorkflowVersion[]>;
+  /** The enabled workflows triggered by a source's requests. */
+  sourceWorkflows(sourceId: string): Promise<Workflow[]>;
+  /** Starts executions; one whose (workflow, trigger key) already exists is not started again and is returned as it is. */
+  startExecutions(items: readonly NewExecution[]): Promise<Execution[]>;
+  /** Claims due executions: running ones whose lease ran out (or never leased) and waiting ones whose time came. */
+  claimExecutions(opts: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<Execution[]>;
+  getExecution(id: string): Promise<Execution | null>;
+  listExecutions(workflowId: string, filter: ExecutionFilter, page: PageQuery): Promise<Page<Execution>>;
+  /** The executions a request started, oldest first. */
+  requestExecutions(requestId: string): Promise<Execution[]>;
+  listExecutionJobs(executionId: string): Promise<ExecutionJob[]>;
+  /** Records a node's start and extends the lease; false (nothing written) when `owner` no longer holds the execution. */
+  beginExecutionJob(job: ExecutionJob, owner: string, leaseUntil: number): Promise<boolean>;
+  /** Ends a job and moves the execution on, in one transaction; false when `owner` no longer holds the execution. */
+  recordExecutionStep(executionId: string, step: ExecutionStep, owner: string): Promise<boolean>;
+  /** A failed execution runs again from its failed node; false when it is not failed. */
+  retryExecution(id: string, now: number): Promise<boolean>;
+  nextExecutionDueAt(): Promise<number | null>;
 }

@@ -66,6 +66,8 @@ const BODIES: Record<string, unknown> = {
   'POST /v3/webhooks': { events: ['iso.test'], url: 'https://example.com/polar' },
   'POST /api/v1/sources': { name: 'intruder' },
   'PATCH /api/v1/sources/{src}': { description: 'pwned' },
+  'POST /api/v1/workflows': { key: 'intruder', trigger: { type: 'webhook', source: 'iso-source' }, nodes: [{ key: 'a', type: 'end' }] },
+  'PATCH /api/v1/workflows/{wf}': { name: 'pwned', enabled: false },
   // The Svix API's.
   'POST /api/v1/app': { name: 'intruder' },
   'PUT /api/v1/app/{app_id}': { name: 'pwned' },
@@ -103,6 +105,7 @@ describeReliability('isolation: every route with another app\'s key', () => {
   let theirs: Tenant;
   let operations: Operation[];
   let source: { id: string; name: string; request: string };
+  let workflow: { key: string; execution: string };
 
   const basic = (t: Tenant) => ({ authorization: `Basic ${Buffer.from(`${t.key.id}:${t.key.token}`).toString('base64')}` });
 
@@ -130,6 +133,8 @@ describeReliability('isolation: every route with another app\'s key', () => {
       eventTypes: await listAll(hy.url, ADMIN_TOKEN, '/api/v1/event-types'),
       sources: await listAll(hy.url, ADMIN_TOKEN, '/api/v1/sources'),
       requests: await listAll(hy.url, ADMIN_TOKEN, `/api/v1/sources/${source.name}/requests`),
+      workflows: await listAll(hy.url, ADMIN_TOKEN, '/api/v1/workflows'),
+      executions: await listAll(hy.url, ADMIN_TOKEN, `/api/v1/workflows/${workflow.key}/executions`),
     };
   }
 
@@ -149,6 +154,9 @@ describeReliability('isolation: every route with another app\'s key', () => {
       msg_id: sub.message,
       attempt_id: sub.attempt,
       event_type_name: 'iso.test',
+      wf: workflow.key,
+      ex: workflow.execution,
+      version: '1',
     };
     return op.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
       if (values[name] === undefined) throw new Error(`no value for path parameter {${name}} of ${op.method} ${op.path}: add one to fill()`);
@@ -165,6 +173,13 @@ describeReliability('isolation: every route with another app\'s key', () => {
     // Unsigned, so refused (401) and stored as rejected: a request record all the same.
     expect((await fetch(`${hy.url}/in/iso-source`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
     source.request = (await listAll(hy.url, ADMIN_TOKEN, '/api/v1/sources/iso-source/requests'))[0].id;
+    // A workflow with a finished execution, on a source that accepts unsigned requests.
+    expect((await hy.api('POST', '/api/v1/sources', { name: 'iso-flow' })).status).toBe(201);
+    const flow = await hy.api('POST', '/api/v1/workflows', { key: 'iso-wf', trigger: { type: 'webhook', source: 'iso-flow' }, nodes: [{ key: 'a', type: 'set', config: { values: { a: 1 } } }] });
+    expect(flow.status).toBe(201);
+    expect((await fetch(`${hy.url}/in/iso-flow`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(202);
+    await waitUntil('execution finished', async () => (await hy.api('GET', '/api/v1/workflows/iso-wf/executions')).body.data[0]?.status === 'succeeded', 10_000);
+    workflow = { key: 'iso-wf', execution: (await hy.api('GET', '/api/v1/workflows/iso-wf/executions')).body.data[0].id };
     mine = await tenant('attacker-tenant');
     theirs = await tenant('victim-tenant');
     await receiver.waitFor(4);
@@ -194,7 +209,7 @@ describeReliability('isolation: every route with another app\'s key', () => {
       const res = await call(hy.url, theirs.key.token, op.method, fill(op, theirs, theirs));
       expect({ op, status: res.status }).toEqual({ op, status: op.path.endsWith('/keys') ? 403 : 200 });
     }
-    for (const op of operations.filter((o) => o.method === 'GET' && /^\/api\/v1\/(sources|stats)/.test(o.path))) {
+    for (const op of operations.filter((o) => o.method === 'GET' && /^\/api\/v1\/(sources|stats|workflows)/.test(o.path))) {
       expect({ op, status: (await call(hy.url, ADMIN_TOKEN, op.method, fill(op, theirs, theirs))).status }).toEqual({ op, status: 200 });
     }
   });

@@ -110,11 +110,11 @@ export function pgDialect(): SqlDialect {
          ), claimed AS (
            UPDATE jobs j SET status = 'running', next_attempt_at = $3, lease_owner = $4, attempts = j.attempts + 1
            FROM due WHERE j.request_id = due.request_id
-           RETURNING j.request_id, j.attempts
+           RETURNING j.request_id, j.attempts, j.created_at
          )
          UPDATE requests r SET processing_status = 'running'
          FROM claimed WHERE r.id = claimed.request_id
-         RETURNING r.*, claimed.attempts AS job_attempts`,
+         RETURNING r.*, claimed.attempts AS job_attempts, claimed.created_at AS job_queued_at`,
         [claim.now, claim.limit, claim.leaseUntil, claim.owner],
       );
       return rows;

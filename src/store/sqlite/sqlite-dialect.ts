@@ -112,7 +112,7 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
     },
     claimJobs: async (tx, claim) => {
       const rows = await tx.all<Record<string, unknown>>(
-        `SELECT r.*, j.attempts + 1 AS job_attempts FROM jobs j JOIN requests r ON r.id = j.request_id
+        `SELECT r.*, j.attempts + 1 AS job_attempts, j.created_at AS job_queued_at FROM jobs j JOIN requests r ON r.id = j.request_id
          WHERE j.next_attempt_at <= $1 ORDER BY j.next_attempt_at LIMIT $2`,
         [claim.now, claim.limit],
       );
