@@ -125,6 +125,8 @@ export class SqlWorkflowStore {
 
   async startExecutions(items: readonly NewExecution[]): Promise<Execution[]> {
     if (items.length === 0) return [];
+    // Not durable: the processing job is recorded done after this, durably, and that commit carries this one to disk
+    // (one log on both databases); a power cut before it runs the job again, which finds nothing or starts them anew.
     return this.exec.transaction(async (tx) => {
       const started: Execution[] = [];
       for (const { execution: e, triggerKey, leaseOwner } of items) {
@@ -143,20 +145,22 @@ export class SqlWorkflowStore {
         if (existing) started.push(toExecution(existing));
       }
       return started;
-    });
+    }, { durable: false });
   }
 
   async claimExecutions(opts: { now: number; limit: number; leaseUntil: number; owner: string }): Promise<Execution[]> {
     // One statement on both databases; PostgreSQL skips rows another node is claiming instead of waiting for them.
     const lock = this.exec.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-    const rows = await this.exec.all<Row>(
+    // Claims, node starts and steps are not durable commits: losing one in a power cut runs a node again, which the
+    // at-least-once contract of nodes allows (as a lost attempt record does for deliveries).
+    const rows = await this.exec.transaction((tx) => tx.all<Row>(
       `UPDATE workflow_executions SET next_run_at = $3, lease_owner = $4, claims = claims + 1
        WHERE id IN (
          SELECT id FROM workflow_executions WHERE next_run_at <= $1 AND status IN ('running', 'waiting')
          ORDER BY next_run_at LIMIT $2${lock}
        ) RETURNING *`,
       [opts.now, opts.limit, opts.leaseUntil, opts.owner],
-    );
+    ), { durable: false });
     return rows.map(toExecution);
   }
 
@@ -196,7 +200,7 @@ export class SqlWorkflowStore {
         [job.id, job.executionId, job.nodeKey, job.type, job.status, jsonText(job.input), jsonText(job.output), job.error, job.startedAt, job.durationMs],
       );
       return true;
-    });
+    }, { durable: false });
   }
 
   async recordExecutionStep(executionId: string, step: ExecutionStep, owner: string): Promise<boolean> {
@@ -211,11 +215,20 @@ export class SqlWorkflowStore {
         [executionId, owner, e.status, e.currentNode, jsonText(e.response ?? undefined), e.error, e.nextRunAt, e.finishedAt, step.now],
       );
       if (held === 0) return false;
-      await tx.run('UPDATE workflow_jobs SET status = $2, output = $3, error = $4, duration_ms = $5 WHERE id = $1', [
-        job.id, job.status, jsonText(job.output), job.error, job.durationMs,
-      ]);
+      if (step.started) {
+        const s = step.started;
+        await tx.run(
+          `INSERT INTO workflow_jobs (id, execution_id, node_key, type, status, input, output, error, started_at, duration_ms)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [job.id, executionId, s.nodeKey, s.type, job.status, jsonText(s.input), jsonText(job.output), job.error, s.startedAt, job.durationMs],
+        );
+      } else {
+        await tx.run('UPDATE workflow_jobs SET status = $2, output = $3, error = $4, duration_ms = $5 WHERE id = $1', [
+          job.id, job.status, jsonText(job.output), job.error, job.durationMs,
+        ]);
+      }
       return true;
-    });
+    }, { durable: false });
   }
 
   async retryExecution(id: string, now: number): Promise<boolean> {

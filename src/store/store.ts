@@ -460,6 +460,8 @@ export interface ExecutionFilter {
 /** What the runner commits when a node has run: the job's end and where the execution goes next. */
 export interface ExecutionStep {
   job: Pick<ExecutionJob, 'id' | 'status' | 'output' | 'error' | 'durationMs'>;
+  /** The job was not begun (a quick node): it is written here, whole, instead of updated. */
+  started?: Pick<ExecutionJob, 'nodeKey' | 'type' | 'input' | 'startedAt'>;
   execution: Pick<Execution, 'status' | 'currentNode' | 'response' | 'error' | 'nextRunAt' | 'finishedAt'>;
   now: number;
 }

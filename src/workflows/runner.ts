@@ -28,6 +28,8 @@ export interface RunHooks {
 }
 
 const DEFINITIONS_CACHED = 500;
+/** Nodes that wait on something outside (the network, an SMTP server, a code thread). */
+const SLOW_NODES = new Set(['http-request', 'notify', 'code']);
 
 /**
  * Runs an execution node by node from where it stands, each node's start and end committed (a job row) before the
@@ -110,7 +112,13 @@ export class ExecutionRunner {
         job.input = null;
         result = new NodeError((err as Error).message);
       }
-      if (!(await this.store.beginExecutionJob(job, this.options.owner, started + this.leaseFor(node)))) return outcome('lost', null);
+      // A node that waits on the network (or runs code) commits its start first: it shows as running, it extends the
+      // lease to its own time limit, and a crash inside it leaves an "interrupted" job. A quick one commits once, at
+      // its end (a crash before that runs it again all the same: the execution still points at it).
+      const begun = SLOW_NODES.has(node.type) || this.leaseFor(node) > this.options.leaseMs;
+      if (begun && !(await this.store.beginExecutionJob(job, this.options.owner, started + this.leaseFor(node)))) return outcome('lost', null);
+      const record = (step: ExecutionStep) =>
+        this.store.recordExecutionStep(execution.id, begun ? step : { ...step, started: job }, this.options.owner);
       try {
         result ??= await kind.run(job.input as Record<string, unknown>, scope, this.deps, node);
       } catch (err) {
@@ -122,7 +130,7 @@ export class ExecutionRunner {
         const step = this.step(job.id, 'failed', result.output, result.message, started, {
           status: 'failed', currentNode: node.key, response, error, nextRunAt: null, finishedAt: this.deps.now(),
         });
-        if (!(await this.store.recordExecutionStep(execution.id, step, this.options.owner))) return outcome('lost', null);
+        if (!(await record(step))) return outcome('lost', null);
         this.logger.debug({ executionId: execution.id, node: node.key, error: result.message }, 'workflow node failed');
         return outcome('failed', error);
       }
@@ -133,7 +141,7 @@ export class ExecutionRunner {
         const step = this.step(job.id, 'waiting', result.output, null, started, {
           status: 'waiting', currentNode: node.key, response, error: null, nextRunAt: result.waitUntil, finishedAt: null,
         });
-        if (!(await this.store.recordExecutionStep(execution.id, step, this.options.owner))) return outcome('lost', null);
+        if (!(await record(step))) return outcome('lost', null);
         return outcome('waiting', null);
       }
       if (result.end) {
@@ -141,12 +149,12 @@ export class ExecutionRunner {
         const step = this.step(job.id, 'succeeded', result.output, null, started, {
           status, currentNode: null, response, error, nextRunAt: null, finishedAt: this.deps.now(),
         });
-        if (!(await this.store.recordExecutionStep(execution.id, step, this.options.owner))) return outcome('lost', null);
+        if (!(await record(step))) return outcome('lost', null);
         return outcome(status, error);
       }
       const next = result.next !== undefined ? result.next : node.next ?? null;
       const step = this.step(job.id, 'succeeded', result.output, null, started, this.movingTo(next, response, null));
-      if (!(await this.store.recordExecutionStep(execution.id, step, this.options.owner))) return outcome('lost', null);
+      if (!(await record(step))) return outcome('lost', null);
       current = next;
     }
     return outcome('succeeded', null);
