@@ -12,6 +12,10 @@
  *
  *   npm run build && npx tsx bench/workflows.ts [--duration 5] [--rounds 3] [--connections 20]
  *
+ * Beside them, the floor (bench/lib/workflow-floor.mjs): plain node:http + better-sqlite3 storing each request with its run
+ * queued in the same (grouped) commit, and runs that evaluate the condition, insert the document and POST to the same
+ * receiver, three grouped commits per run, nothing of Hookyard: its ratio is what the workflow's work costs by itself.
+ *
  * Load comes from this process (undici), always to 127.0.0.1, bounded in time. Goals: the async workflow costs < 30%
  * of ingest throughput (≥ 0.7× the source alone); p99 of a sync answer < 50 ms at half that load.
  */
@@ -22,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { hookyardApi, startHookyard, type HookyardProcess } from './lib/hookyard.js';
 import { resetReceiver, startReceiver, waitForCount, type Receiver } from './lib/receiver-client.js';
-import { isMain, loadAverage, printTable, saveResult, stopProcess, summarize } from './lib/util.js';
+import { ROOT, isMain, loadAverage, printTable, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
 
 export interface WorkflowsOptions {
   duration: number;
@@ -129,6 +133,28 @@ async function measureAsync(receiver: Receiver, workflow: boolean, options: Work
   });
 }
 
+/** The floor, the same way: the source alone (MODE=plain) or with the three nodes' work. */
+async function measureFloor(receiver: Receiver, workflow: boolean, options: WorkflowsOptions): Promise<Measured & { drainPerSecond: number | null }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-workflow-floor-'));
+  const env = { PATH: process.env.PATH, MODE: workflow ? 'workflow' : 'plain', FLOOR_DB: join(dir, 'floor.db'), FLOOR_TARGET: `${receiver.url}/erp` };
+  const { child, match } = await startProcess(process.execPath, [join(ROOT, 'bench/lib/workflow-floor.mjs')], env, /listening on (http:\/\/[\d.:]+)/, ROOT);
+  try {
+    await resetReceiver(receiver.url);
+    const url = match[1]!;
+    const warm = await closedLoop(url, '/', options.connections, WARMUP_MS, 202);
+    if (workflow) await waitForCount(receiver.url, warm.requests, 120_000);
+    await resetReceiver(receiver.url);
+    const started = Date.now();
+    const measured = await closedLoop(url, '/', options.connections, options.duration * 1000, 202);
+    if (!workflow) return { ...measured, drainPerSecond: null };
+    const { lastAt } = await waitForCount(receiver.url, measured.requests, 300_000);
+    return { ...measured, drainPerSecond: measured.requests / ((lastAt - started) / 1000) };
+  } finally {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function measureSync(receiver: Receiver, rate: number, options: WorkflowsOptions): Promise<Measured> {
   return withServer(receiver, async (server) => {
     await hookyardApi(server.url, 'POST', '/api/v1/sources', { name: 'orders' });
@@ -143,6 +169,8 @@ export async function runWorkflows(options: WorkflowsOptions): Promise<Array<Rec
   const plain: Array<Measured & { load: number }> = [];
   const flows: Array<Measured & { drainPerSecond: number | null; load: number }> = [];
   const syncs: Array<Measured & { load: number; rate: number }> = [];
+  const floorPlain: Array<Measured & { load: number }> = [];
+  const floorFlows: Array<Measured & { drainPerSecond: number | null; load: number }> = [];
   const rate = (m: Measured) => m.requests / m.seconds;
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   try {
@@ -158,13 +186,20 @@ export async function runWorkflows(options: WorkflowsOptions): Promise<Array<Rec
       load = loadAverage();
       const c = await measureSync(receiver, syncRate, options);
       syncs.push({ ...c, load, rate: syncRate });
+      load = loadAverage();
+      floorPlain.push({ ...(await measureFloor(receiver, false, options)), load });
+      load = loadAverage();
+      const f = await measureFloor(receiver, true, options);
+      floorFlows.push({ ...f, load });
+      console.log(`round ${round}: floor alone ${Math.round(rate(floorPlain[floorPlain.length - 1]!))} req/s, floor with the nodes ${Math.round(rate(f))} req/s (drained at ${Math.round(f.drainPerSecond ?? 0)}/s)`);
       console.log(`round ${round}: source alone ${Math.round(rate(a))} req/s; with workflow ${Math.round(rate(b))} req/s (executions drained at ${Math.round(b.drainPerSecond ?? 0)}/s); sync at ${syncRate} req/s: p99 ${summarize(c.latencies).p99.toFixed(1)} ms`);
     }
   } finally {
     await stopProcess(receiver.child);
   }
   const base = median(plain.map(rate));
-  const row = (name: string, runs: Array<Measured & { load: number }>, extra: Record<string, string | number>) => {
+  const floorBase = median(floorPlain.map(rate));
+  const row = (name: string, runs: Array<Measured & { load: number }>, extra: Record<string, string | number>, against = base) => {
     const { p50, p99 } = summarize(runs.flatMap((m) => m.latencies));
     const value = median(runs.map(rate));
     return {
@@ -173,7 +208,7 @@ export async function runWorkflows(options: WorkflowsOptions): Promise<Array<Rec
       'rounds req/s': runs.map((m) => Math.round(rate(m))).join(' / '),
       'p50 ms': Math.round(p50 * 100) / 100,
       'p99 ms': Math.round(p99 * 100) / 100,
-      'vs source alone': `${(value / base).toFixed(2)}×`,
+      'vs source alone': `${(value / against).toFixed(2)}×`,
       errors: runs.reduce((sum, m) => sum + m.errors, 0),
       'load avg': runs.map((m) => m.load).join(' / '),
       ...extra,
@@ -183,6 +218,8 @@ export async function runWorkflows(options: WorkflowsOptions): Promise<Array<Rec
     row('source alone (async, 202)', plain, { 'executions/s': '—' }),
     row('+ workflow condition → create → http-request (async)', flows, { 'executions/s': flows.map((m) => Math.round(m.drainPerSecond ?? 0)).join(' / ') }),
     row('sync workflow (+ respond), open loop at ½ the async rate', syncs, { 'executions/s': syncs.map((m) => m.rate).join(' / ') }),
+    row('floor: node:http + SQLite, request alone', floorPlain, { 'executions/s': '—' }, floorBase),
+    row('floor: + condition, insert, POST (3 commits per run)', floorFlows, { 'executions/s': floorFlows.map((m) => Math.round(m.drainPerSecond ?? 0)).join(' / ') }, floorBase),
   ];
 }
 

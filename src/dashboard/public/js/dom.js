@@ -74,7 +74,7 @@ export const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const STATUS_KIND = {
   accepted: 'ok', succeeded: 'ok', success: 'ok', enabled: 'ok', verified: 'ok',
   rejected: 'bad', failed: 'bad', disabled: 'bad', unverified: 'bad',
-  duplicate: 'warn', stale: 'warn', pending: 'warn', sending: 'info', running: 'info', none: 'muted', manual: 'info', scheduled: 'muted', info: 'info',
+  duplicate: 'warn', stale: 'warn', pending: 'warn', sending: 'info', running: 'info', waiting: 'info', none: 'muted', manual: 'info', scheduled: 'muted', info: 'info',
 };
 
 /** A status chip; the text always carries the meaning (colour is only a hint). */

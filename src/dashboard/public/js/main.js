@@ -8,6 +8,7 @@ import { inspectorView } from './views/inspector.js';
 import { appView, appsView } from './views/apps.js';
 import { endpointFormView, endpointView } from './views/endpoints.js';
 import { messageView, sendMessageView } from './views/messages.js';
+import { executionView, workflowFormView, workflowView, workflowsView } from './views/workflows.js';
 
 const main = document.getElementById('main');
 
@@ -18,6 +19,11 @@ const ROUTES = [
   [/^\/sources\/new$/, sourceFormView, 'sources', true],
   [/^\/sources\/([^/]+)\/edit$/, sourceFormView, 'sources', true],
   [/^\/sources\/([^/]+)(?:\/requests\/([^/]+))?$/, inspectorView, 'sources', true],
+  [/^\/workflows$/, workflowsView, 'workflows', true],
+  [/^\/workflows\/new$/, workflowFormView, 'workflows', true],
+  [/^\/workflows\/([^/]+)\/edit$/, workflowFormView, 'workflows', true],
+  [/^\/workflows\/([^/]+)\/executions\/([^/]+)$/, executionView, 'workflows', true],
+  [/^\/workflows\/([^/]+)$/, workflowView, 'workflows', true],
   [/^\/apps$/, appsView, 'apps', true],
   [/^\/apps\/([^/]+)\/endpoints\/new$/, endpointFormView, 'apps', false],
   [/^\/apps\/([^/]+)\/endpoints\/([^/]+)\/edit$/, endpointFormView, 'apps', false],
@@ -189,7 +195,7 @@ function onKey(event) {
   const key = event.key;
   if (pendingG && Date.now() - pendingG < 1500) {
     pendingG = 0;
-    const target = { o: '/', s: '/sources', a: '/apps' }[key];
+    const target = { o: '/', s: '/sources', w: '/workflows', a: '/apps' }[key];
     if (target) {
       event.preventDefault();
       navigate(target);

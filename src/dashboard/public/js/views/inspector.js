@@ -7,6 +7,7 @@ import {
 import { navigate, setQuery } from '../nav.js';
 import { presetOf } from '../presets.js';
 import { receivingUrl } from './sources.js';
+import { requestExecutions } from './workflows.js';
 
 const STATUSES = [['', 'All'], ['accepted', 'Accepted'], ['rejected', 'Rejected'], ['duplicate', 'Duplicate']];
 
@@ -185,6 +186,29 @@ export async function inspectorView({ params, query, signal, setTitle, root }) {
     }));
     replace(detail, requestDetail(source, record, replay));
     if (['pending', 'running'].includes(record.processing.status)) poll(record.id, detailSignal).catch(() => {});
+    void showExecutions(record, detailSignal);
+  }
+
+  /** Links to the workflow executions the request started, once there are any (they start with its processing). */
+  async function showExecutions(record, detailSignal) {
+    for (let tries = 0; tries < 20 && !detailSignal.aborted; tries++) {
+      const { data } = await get(`${base}/requests/${seg(record.id)}/executions`, { signal: detailSignal }).catch(() => ({ data: [] }));
+      if (data.length > 0) {
+        const workflows = new Map();
+        for (const id of new Set(data.map((e) => e.workflowId))) {
+          const workflow = await get(`/api/v1/workflows/${seg(id)}`, { signal: detailSignal }).catch(() => null);
+          if (workflow) workflows.set(id, workflow);
+        }
+        const section = requestExecutions(data, workflows);
+        const existing = detail.querySelector('[data-executions]');
+        if (existing) existing.replaceWith(section);
+        else detail.querySelector('[data-processing]')?.after(section);
+        if (data.every((e) => ['succeeded', 'failed'].includes(e.status))) return;
+      } else if (record.processing.status === 'none') {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 
   /** Re-reads the request while its processing is under way (after a replay, or when it just arrived). */
@@ -321,7 +345,7 @@ function processingSection(record) {
     p.status === 'none'
       ? h('p', { class: 'muted small' }, record.stale
         ? 'Not run: the request is stale (a newer one for the same entity was accepted first). Replay runs it anyway.'
-        : 'Nothing to run: no handler or forwards (or the request was refused).')
+        : 'Nothing to run: no handler, forwards or workflows (or the request was refused).')
       : dl([
         ['Status', chip(p.status)],
         ['Duration', p.durationMs === null ? '—' : `${p.durationMs} ms`],
