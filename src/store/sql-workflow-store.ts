@@ -194,11 +194,7 @@ export class SqlWorkflowStore {
         [job.executionId, owner, leaseUntil, job.startedAt],
       );
       if (held === 0) return false;
-      await tx.run(
-        `INSERT INTO workflow_jobs (id, execution_id, node_key, type, status, input, output, error, started_at, duration_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [job.id, job.executionId, job.nodeKey, job.type, job.status, jsonText(job.input), jsonText(job.output), job.error, job.startedAt, job.durationMs],
-      );
+      await insertJob(tx, job);
       return true;
     }, { durable: false });
   }
@@ -216,12 +212,7 @@ export class SqlWorkflowStore {
       );
       if (held === 0) return false;
       if (step.started) {
-        const s = step.started;
-        await tx.run(
-          `INSERT INTO workflow_jobs (id, execution_id, node_key, type, status, input, output, error, started_at, duration_ms)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [job.id, executionId, s.nodeKey, s.type, job.status, jsonText(s.input), jsonText(job.output), job.error, s.startedAt, job.durationMs],
-        );
+        await insertJob(tx, { ...step.started, ...job, executionId });
       } else {
         await tx.run('UPDATE workflow_jobs SET status = $2, output = $3, error = $4, duration_ms = $5 WHERE id = $1', [
           job.id, job.status, jsonText(job.output), job.error, job.durationMs,
@@ -281,6 +272,14 @@ export class SqlWorkflowStore {
 
 const WORKFLOW_SELECT = `SELECT w.*, v.definition FROM workflows w
   JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version`;
+
+function insertJob(tx: SqlExecutor, job: ExecutionJob): Promise<number> {
+  return tx.run(
+    `INSERT INTO workflow_jobs (id, execution_id, node_key, type, status, input, output, error, started_at, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [job.id, job.executionId, job.nodeKey, job.type, job.status, jsonText(job.input), jsonText(job.output), job.error, job.startedAt, job.durationMs],
+  );
+}
 
 function toExecution(row: Row): Execution {
   return {
