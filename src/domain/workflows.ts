@@ -106,23 +106,21 @@ export class WorkflowService {
     const workflows = await this.forSource(record.sourceId, now);
     if (workflows.length === 0) return { executions: [], sync: null };
     const syncWorkflow = opts.syncOwner === undefined ? undefined : workflows.find((workflow) => workflow.definition.mode === 'sync');
-    const items: NewExecution[] = workflows.map((workflow) => {
-      const inline = workflow === syncWorkflow;
-      return {
-        triggerKey: runKey,
-        ...(inline ? { leaseOwner: opts.syncOwner! } : {}),
-        execution: {
-          id: newId('wfex', now), workflowId: workflow.id, version: workflow.version, requestId: record.id, status: 'running',
-          currentNode: workflow.definition.nodes[0]!.key, response: null, error: null,
-          nextRunAt: inline ? now + opts.leaseMs : now, claims: 0, startedAt: now, finishedAt: null, updatedAt: now,
-        },
-      };
-    });
+    const items = plan(workflows, record, runKey, now, syncWorkflow === undefined ? undefined : { workflow: syncWorkflow, owner: opts.syncOwner!, leaseMs: opts.leaseMs });
     const executions = await this.store.startExecutions(items);
     const sync = syncWorkflow === undefined ? null : executions.find((execution) => execution.workflowId === syncWorkflow.id) ?? null;
     // Started before (a repeated run): someone else may hold it, so it is not run inline.
     const minted = new Set(items.map((item) => item.execution.id));
     return { executions, sync: sync !== null && minted.has(sync.id) ? sync : null };
+  }
+
+  /**
+   * The queued executions an accepted request starts, for the receiver to commit with the request itself (an async
+   * request then needs no processing job to start them). None when the source has no workflow.
+   */
+  async planFor(record: InboundRecord, now = Date.now()): Promise<NewExecution[]> {
+    const workflows = await this.forSource(record.sourceId, now);
+    return workflows.length === 0 ? [] : plan(workflows, record, runKeyOf(record.id, record.receivedAt), now);
   }
 
   /** Whether requests to this source have a sync-mode workflow to answer them. */
@@ -142,3 +140,22 @@ export class WorkflowService {
     return source.id;
   }
 }
+
+/** One execution per workflow, at its first node; the sync one (if any) claimed by its owner, the rest queued now. */
+function plan(workflows: Workflow[], record: InboundRecord, runKey: string, now: number, sync?: { workflow: Workflow; owner: string; leaseMs: number }): NewExecution[] {
+  return workflows.map((workflow) => {
+    const inline = workflow === sync?.workflow;
+    return {
+      triggerKey: runKey,
+      ...(inline ? { leaseOwner: sync.owner } : {}),
+      execution: {
+        id: newId('wfex', now), workflowId: workflow.id, version: workflow.version, requestId: record.id, status: 'running',
+        currentNode: workflow.definition.nodes[0]!.key, response: null, error: null,
+        nextRunAt: inline ? now + sync.leaseMs : now, claims: 0, startedAt: now, finishedAt: null, updatedAt: now,
+      },
+    };
+  });
+}
+
+/** Names one processing run of a request: its id and when the run was queued (a replay queues a new one). */
+export const runKeyOf = (requestId: string, queuedAt: number): string => `${requestId}@${queuedAt}`;

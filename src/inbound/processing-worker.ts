@@ -3,7 +3,8 @@ import { ClaimLoop, type FillResult } from '../claim-loop.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedJob, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
-import { runKeyOf, type RequestProcessor } from './processing.js';
+import { runKeyOf } from '../domain/workflows.js';
+import type { RequestProcessor } from './processing.js';
 
 export interface ProcessingWorkerOptions {
   owner: string;

@@ -3,7 +3,7 @@ import { forwardAppUid } from '../domain/sources.js';
 import type { MessageService } from '../domain/messages.js';
 import type { StartedExecutions, WorkflowService } from '../domain/workflows.js';
 import { HookyardError } from '../errors.js';
-import type { InboundRecord, ProcessingResult, Source, Store } from '../store/store.js';
+import type { InboundRecord, NewExecution, ProcessingResult, Source, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
 import { isUtf8Text } from './body.js';
 import { buildContext } from './handlers/context.js';
@@ -17,9 +17,6 @@ const HANDLER_CHECK_MS = 1_000;
 const DB_METHODS = new Set(['insert', 'find', 'findOne', 'update', 'delete']);
 
 /** The handler file a source runs: its `handler` setting, else the file named after the source. */
-/** Names one processing run of a request: its id and when the run was queued (a replay queues a new one). */
-export const runKeyOf = (requestId: string, queuedAt: number): string => `${requestId}@${queuedAt}`;
-
 export const handlerNameOf = (source: Source): string => source.handler ?? source.name;
 
 /**
@@ -51,7 +48,6 @@ export class RequestProcessor {
   /** Whether a request to this source has anything to run. The handler check is cached for a second per name. */
   async needsProcessing(source: Source, now = Date.now()): Promise<boolean> {
     if (source.forward.length > 0) return true;
-    if (this.workflows && (await this.workflows.service.forSource(source.id, now)).length > 0) return true;
     const name = handlerNameOf(source);
     const seen = this.handlerSeen.get(name);
     if (seen && now - seen.at < HANDLER_CHECK_MS) return seen.exists;
@@ -111,6 +107,18 @@ export class RequestProcessor {
     const started = await this.workflows.service.start(record, runKey, { leaseMs: this.workflows.leaseMs, ...(syncOwner === undefined ? {} : { syncOwner }) });
     if (started.executions.some((execution) => execution !== started.sync)) this.workflows.signal.notify();
     return started;
+  }
+
+  /**
+   * The queued executions an async request to this source starts, committed with the request by the receiver (no
+   * processing job needed for them). `workflowsStarted()` wakes the workers once they are committed.
+   */
+  async planWorkflows(record: InboundRecord): Promise<NewExecution[]> {
+    return this.workflows ? this.workflows.service.planFor(record) : [];
+  }
+
+  workflowsStarted(): void {
+    this.workflows?.signal.notify();
   }
 
   /** Whether a sync-mode workflow answers this source's requests. */

@@ -11,7 +11,8 @@ import type { InboundFeed } from './feed.js';
 import { toHttpResponse } from './handlers/run.js';
 import { IpAllowlist } from './ip-allowlist.js';
 import { orderingOf } from './ordering.js';
-import { runKeyOf, type RequestProcessor } from './processing.js';
+import { runKeyOf } from '../domain/workflows.js';
+import type { RequestProcessor } from './processing.js';
 import { answerOf, workflowReply } from '../workflows/sync-answer.js';
 import type { ExecutionRunner } from '../workflows/runner.js';
 import { presetFor } from './verify/index.js';
@@ -142,9 +143,11 @@ export class InboundReceiver {
     record.dedupKey = dedupKeyOf(source, signed, preset);
     const sync = source.response?.mode === 'sync';
     const processing = await this.processor.needsProcessing(source, now);
-    // A sync-mode workflow answers the sender itself, whatever the source's own response mode.
-    const byWorkflow = processing && this.runner !== null && (await this.processor.answersByWorkflow(source, now));
+    // A sync-mode workflow answers the sender itself, whatever the source's own response mode (it runs inline, under a
+    // job, so that the answer is recorded); async workflows' executions are committed with the request.
+    const byWorkflow = this.runner !== null && (await this.processor.answersByWorkflow(source, now));
     const inline = (sync && processing) || byWorkflow;
+    const executions = inline ? [] : await this.processor.planWorkflows(record);
     const fixed = source.response && !inline && (sync || source.response.status !== undefined || source.response.body !== undefined)
       ? fixedReply(source)
       : null;
@@ -164,7 +167,7 @@ export class InboundReceiver {
       this.logger.debug({ sourceId: source.id, requestId: record.id }, 'no entity or timestamp for the ordering guard; processed as usual');
     }
 
-    const stored = await this.batcher.submit({ record, job, ordering });
+    const stored = await this.batcher.submit({ record, job, ordering, ...(executions.length > 0 ? { executions } : {}) });
     this.feed.publish(source.id);
     if (stored.duplicateOf !== null) {
       this.metrics.inboundRequests.inc({ status: 'duplicate' });
@@ -175,6 +178,7 @@ export class InboundReceiver {
     // handler runs late (202 and the id), as there is no handler result to send.
     if (stored.stale) return fixed ?? json(202, { id: record.id });
     if (job?.status === 'pending') this.signal.notify();
+    if (executions.length > 0) this.processor.workflowsStarted();
     if (inline) return this.processInline(record, source, byWorkflow);
     return fixed ?? json(202, { id: record.id });
   }

@@ -156,6 +156,16 @@ export class SqlInboundStore {
           rows.params,
         );
       }
+      const executions = items
+        .filter(({ record, executions: planned }) => planned !== undefined && inserted.has(record.id) && !stale.has(record.id))
+        .flatMap(({ executions: planned }) => planned!.map(({ execution: e, triggerKey }) =>
+          [e.id, e.workflowId, e.version, e.requestId, triggerKey, e.status, e.currentNode, e.nextRunAt, e.startedAt, e.updatedAt]));
+      if (executions.length > 0) {
+        const names = EXECUTION_COLUMNS.map(([name]) => name).join(', ');
+        const rows = this.sql.rows('x', EXECUTION_COLUMNS, 1, executions);
+        // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT … FROM as part of a join.
+        await tx.run(`INSERT INTO workflow_executions (${names}) SELECT ${names} FROM ${rows.sql} WHERE true ON CONFLICT DO NOTHING`, rows.params);
+      }
       return results;
     });
   }
@@ -434,6 +444,12 @@ const REQUEST_COLUMNS = [
   ['dedup_key', 'text'], ['duplicate_of', 'text'], ['processing_status', 'text'], ['processing_output', 'text'],
   ['processing_error', 'text'], ['processing_ms', 'bigint'], ['processed_at', 'bigint'],
 ] as const;
+// A queued execution's columns (workflows' store has the rest of them): started with its request, in its commit.
+const EXECUTION_COLUMNS = [
+  ['id', 'text'], ['workflow_id', 'text'], ['version', 'bigint'], ['request_id', 'text'], ['trigger_key', 'text'], ['status', 'text'],
+  ['current_node', 'text'], ['next_run_at', 'bigint'], ['started_at', 'bigint'], ['updated_at', 'bigint'],
+] as const;
+
 const JOB_COLUMNS = [
   ['request_id', 'text'], ['source_id', 'text'], ['status', 'text'], ['next_attempt_at', 'bigint'], ['attempts', 'bigint'],
   ['lease_owner', 'text'], ['created_at', 'bigint'],

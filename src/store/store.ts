@@ -296,6 +296,8 @@ export interface NewInboundRequest {
   job: null | { status: 'pending' } | { status: 'running'; leaseOwner: string; leaseUntil: number };
   /** The request's entity and time (epoch ms) under the source's `ordering`; absent = not guarded. */
   ordering?: { entity: string; at: number } | undefined;
+  /** Workflow executions to start in the same commit (queued), when the request is stored as itself and not stale. */
+  executions?: readonly NewExecution[];
 }
 
 /**
