@@ -157,8 +157,7 @@ export class SqlStore implements Store {
   readonly listExecutions: Store['listExecutions'] = (...args) => this.workflows.listExecutions(...args);
   readonly requestExecutions: Store['requestExecutions'] = (...args) => this.workflows.requestExecutions(...args);
   readonly listExecutionJobs: Store['listExecutionJobs'] = (...args) => this.workflows.listExecutionJobs(...args);
-  readonly beginExecutionJob: Store['beginExecutionJob'] = (...args) => this.workflows.beginExecutionJob(...args);
-  readonly recordExecutionStep: Store['recordExecutionStep'] = (...args) => this.workflows.recordExecutionStep(...args);
+  readonly writeExecutions: Store['writeExecutions'] = (...args) => this.workflows.writeExecutions(...args);
   readonly retryExecution: Store['retryExecution'] = (...args) => this.workflows.retryExecution(...args);
   readonly nextExecutionDueAt: Store['nextExecutionDueAt'] = (...args) => this.workflows.nextExecutionDueAt(...args);
 

@@ -3,7 +3,7 @@ import { HookyardError } from '../errors.js';
 import { keysetPage } from './keyset.js';
 import { one, type SqlExecutor } from './sql.js';
 import type {
-  Execution, ExecutionFilter, ExecutionJob, ExecutionStep, NewExecution, Page, PageQuery, Workflow, WorkflowDefinition,
+  Execution, ExecutionFilter, ExecutionJob, ExecutionWrite, NewExecution, Page, PageQuery, Workflow, WorkflowDefinition,
   WorkflowPatch, WorkflowVersion,
 } from './store.js';
 
@@ -187,38 +187,12 @@ export class SqlWorkflowStore {
     return rows.map(toJob);
   }
 
-  async beginExecutionJob(job: ExecutionJob, owner: string, leaseUntil: number): Promise<boolean> {
+  async writeExecutions(writes: readonly ExecutionWrite[]): Promise<boolean[]> {
+    // Not durable (see claimExecutions), and grouped by the runner across executions: one commit for many steps.
     return this.exec.transaction(async (tx) => {
-      const held = await tx.run(
-        `UPDATE workflow_executions SET next_run_at = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND status IN ('running', 'waiting')`,
-        [job.executionId, owner, leaseUntil, job.startedAt],
-      );
-      if (held === 0) return false;
-      await insertJob(tx, job);
-      return true;
-    }, { durable: false });
-  }
-
-  async recordExecutionStep(executionId: string, step: ExecutionStep, owner: string): Promise<boolean> {
-    return this.exec.transaction(async (tx) => {
-      const { execution: e, job } = step;
-      // A finished or waiting execution gives its lease up; a running one keeps it for the next node.
-      const releases = e.status !== 'running';
-      const held = await tx.run(
-        `UPDATE workflow_executions SET status = $3, current_node = $4, response = $5, error = $6, next_run_at = $7,
-           finished_at = $8, updated_at = $9, lease_owner = ${releases ? 'NULL' : 'lease_owner'}
-         WHERE id = $1 AND lease_owner = $2`,
-        [executionId, owner, e.status, e.currentNode, jsonText(e.response ?? undefined), e.error, e.nextRunAt, e.finishedAt, step.now],
-      );
-      if (held === 0) return false;
-      if (step.started) {
-        await insertJob(tx, { ...step.started, ...job, executionId });
-      } else {
-        await tx.run('UPDATE workflow_jobs SET status = $2, output = $3, error = $4, duration_ms = $5 WHERE id = $1', [
-          job.id, job.status, jsonText(job.output), job.error, job.durationMs,
-        ]);
-      }
-      return true;
+      const results: boolean[] = [];
+      for (const write of writes) results.push(write.kind === 'begin' ? await begin(tx, write) : await step(tx, write));
+      return results;
     }, { durable: false });
   }
 
@@ -272,6 +246,36 @@ export class SqlWorkflowStore {
 
 const WORKFLOW_SELECT = `SELECT w.*, v.definition FROM workflows w
   JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version`;
+
+async function begin(tx: SqlExecutor, { job, owner, leaseUntil }: Extract<ExecutionWrite, { kind: 'begin' }>): Promise<boolean> {
+  const held = await tx.run(
+    `UPDATE workflow_executions SET next_run_at = $3, updated_at = $4 WHERE id = $1 AND lease_owner = $2 AND status IN ('running', 'waiting')`,
+    [job.executionId, owner, leaseUntil, job.startedAt],
+  );
+  if (held === 0) return false;
+  await insertJob(tx, job);
+  return true;
+}
+
+async function step(tx: SqlExecutor, { executionId, step: { execution: e, job, started, now }, owner }: Extract<ExecutionWrite, { kind: 'step' }>): Promise<boolean> {
+  // A finished or waiting execution gives its lease up; a running one keeps it for the next node.
+  const releases = e.status !== 'running';
+  const held = await tx.run(
+    `UPDATE workflow_executions SET status = $3, current_node = $4, response = $5, error = $6, next_run_at = $7,
+       finished_at = $8, updated_at = $9, lease_owner = ${releases ? 'NULL' : 'lease_owner'}
+     WHERE id = $1 AND lease_owner = $2`,
+    [executionId, owner, e.status, e.currentNode, jsonText(e.response ?? undefined), e.error, e.nextRunAt, e.finishedAt, now],
+  );
+  if (held === 0) return false;
+  if (started) {
+    await insertJob(tx, { ...started, ...job, executionId });
+  } else {
+    await tx.run('UPDATE workflow_jobs SET status = $2, output = $3, error = $4, duration_ms = $5 WHERE id = $1', [
+      job.id, job.status, jsonText(job.output), job.error, job.durationMs,
+    ]);
+  }
+  return true;
+}
 
 function insertJob(tx: SqlExecutor, job: ExecutionJob): Promise<number> {
   return tx.run(

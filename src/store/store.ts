@@ -454,6 +454,10 @@ export interface ExecutionJob {
   durationMs: number | null;
 }
 
+export type ExecutionWrite =
+  | { kind: 'begin'; job: ExecutionJob; owner: string; leaseUntil: number }
+  | { kind: 'step'; executionId: string; step: ExecutionStep; owner: string };
+
 export interface ExecutionFilter {
   status?: ExecutionStatus | undefined;
   requestId?: string | undefined;
@@ -654,10 +658,12 @@ export interface Store {
   /** The executions a request started, oldest first. */
   requestExecutions(requestId: string): Promise<Execution[]>;
   listExecutionJobs(executionId: string): Promise<ExecutionJob[]>;
-  /** Records a node's start and extends the lease; false (nothing written) when `owner` no longer holds the execution. */
-  beginExecutionJob(job: ExecutionJob, owner: string, leaseUntil: number): Promise<boolean>;
-  /** Ends a job and moves the execution on, in one transaction; false when `owner` no longer holds the execution. */
-  recordExecutionStep(executionId: string, step: ExecutionStep, owner: string): Promise<boolean>;
+  /**
+   * Writes node starts (the job, and the lease extended) and steps (the job's end and where the execution goes) of
+   * several executions in one transaction, each only while `owner` holds its execution: false for one it no longer
+   * holds (nothing of it written).
+   */
+  writeExecutions(writes: readonly ExecutionWrite[]): Promise<boolean[]>;
   /** A failed execution runs again from its failed node; false when it is not failed. */
   retryExecution(id: string, now: number): Promise<boolean>;
   nextExecutionDueAt(): Promise<number | null>;

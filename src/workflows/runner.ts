@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { newId } from '../ids.js';
-import type { Execution, ExecutionJob, ExecutionStep, InboundRecord, Store, WorkflowDefinition, WorkflowNode, WorkflowResponse } from '../store/store.js';
+import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
+import type { Execution, ExecutionJob, ExecutionStep, ExecutionWrite, InboundRecord, Store, WorkflowDefinition, WorkflowNode, WorkflowResponse } from '../store/store.js';
 import { contextOf } from './context.js';
 import { MAX_CODE_TIMEOUT_MS, MAX_HTTP_TIMEOUT_MS } from './definition.js';
 import { nodeKind, NodeError, type NodeDeps, type NodeResult } from './nodes.js';
@@ -40,12 +41,25 @@ export class ExecutionRunner {
   // Versions that executions ran never change (an edit makes the next version), so they are cached by id@version.
   private readonly definitions = new Map<string, WorkflowDefinition>();
 
+  // Node starts and steps of concurrent runs share transactions (one commit for many), as requests do.
+  private readonly writes: GroupCommit<ExecutionWrite, boolean>;
+
   constructor(
     private readonly store: Store,
     private readonly deps: NodeDeps,
     private readonly logger: Logger,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    this.writes = new GroupCommit((items) => store.writeExecutions(items), 256, 0, writeConcurrency(store.dialect));
+  }
+
+  private begin(job: ExecutionJob, leaseUntil: number): Promise<boolean> {
+    return this.writes.submit({ kind: 'begin', job, owner: this.options.owner, leaseUntil });
+  }
+
+  private stepOf(executionId: string, step: ExecutionStep): Promise<boolean> {
+    return this.writes.submit({ kind: 'step', executionId, step, owner: this.options.owner });
+  }
 
   /** Runs a claimed execution (this process holds its lease). `request` saves a read when the caller has it. */
   async run(execution: Execution, hooks: RunHooks = {}, request?: InboundRecord): Promise<RunOutcome> {
@@ -79,7 +93,7 @@ export class ExecutionRunner {
       const step = this.step(job.id, 'failed', null, 'interrupted: the process running this node stopped; the node ran again', job.startedAt, {
         status: 'running', currentNode: execution.currentNode, response, error: null, nextRunAt: this.deps.now() + this.options.leaseMs, finishedAt: null,
       });
-      if (!(await this.store.recordExecutionStep(execution.id, step, this.options.owner))) return outcome('lost', null);
+      if (!(await this.stepOf(execution.id, step))) return outcome('lost', null);
     }
 
     let current = execution.currentNode;
@@ -88,7 +102,7 @@ export class ExecutionRunner {
     if (sleeping && current === sleeping.nodeKey) {
       const next = nodes.get(current)?.next ?? null;
       const step = this.step(sleeping.id, 'succeeded', sleeping.output, null, sleeping.startedAt, this.movingTo(next, response, null));
-      if (!(await this.store.recordExecutionStep(execution.id, step, this.options.owner))) return outcome('lost', null);
+      if (!(await this.stepOf(execution.id, step))) return outcome('lost', null);
       current = next;
     }
 
@@ -116,9 +130,9 @@ export class ExecutionRunner {
       // lease to its own time limit, and a crash inside it leaves an "interrupted" job. A quick one commits once, at
       // its end (a crash before that runs it again all the same: the execution still points at it).
       const begun = SLOW_NODES.has(node.type) || this.leaseFor(node) > this.options.leaseMs;
-      if (begun && !(await this.store.beginExecutionJob(job, this.options.owner, started + this.leaseFor(node)))) return outcome('lost', null);
+      if (begun && !(await this.begin(job, started + this.leaseFor(node)))) return outcome('lost', null);
       const record = (step: ExecutionStep) =>
-        this.store.recordExecutionStep(execution.id, begun ? step : { ...step, started: job }, this.options.owner);
+        this.stepOf(execution.id, begun ? step : { ...step, started: job });
       try {
         result ??= await kind.run(job.input as Record<string, unknown>, scope, this.deps, node);
       } catch (err) {
@@ -204,10 +218,10 @@ export class ExecutionRunner {
       id: newId('job', now), executionId: execution.id, nodeKey: execution.currentNode ?? '-', type: 'end', status: 'running',
       input: null, output: null, error: null, startedAt: now, durationMs: null,
     };
-    if (!(await this.store.beginExecutionJob(job, this.options.owner, now + this.options.leaseMs))) return;
-    await this.store.recordExecutionStep(execution.id, this.step(job.id, 'failed', null, error, now, {
+    if (!(await this.begin(job, now + this.options.leaseMs))) return;
+    await this.stepOf(execution.id, this.step(job.id, 'failed', null, error, now, {
       status: 'failed', currentNode: null, response: execution.response, error, nextRunAt: null, finishedAt: now,
-    }), this.options.owner);
+    }));
   }
 }
 
