@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
+import { REPEATABLE_NODE_TYPES } from '../src/workflows/nodes.js';
 import { startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
 import { createSchema, describePg } from './helpers/postgres.js';
 import { Receiver } from './helpers/receiver.js';
@@ -366,6 +367,16 @@ describe('workflows: private destinations', () => {
     } finally {
       await hy.stop();
     }
+  });
+});
+
+describe('workflows: the nodes that can repeat after a crash', () => {
+  it('are the ones docs/workflows.md names', () => {
+    const docs = readFileSync(new URL('../docs/workflows.md', import.meta.url), 'utf8');
+    const line = /- (.*) can \*\*repeat\*\* after a crash/.exec(docs)?.[1] ?? '';
+    const named = [...line.matchAll(/`([a-z-]+)`/g)].map((match) => match[1]!).sort();
+    expect(named).toEqual([...REPEATABLE_NODE_TYPES].sort());
+    expect(named).toEqual(['create', 'emit', 'http-request', 'notify']);
   });
 });
 

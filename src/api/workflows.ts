@@ -19,7 +19,7 @@ const executionListQuery = {
   properties: { ...listQuery.properties, status: { enum: ['running', 'waiting', 'succeeded', 'failed'] }, requestId: { type: 'string', maxLength: 64 } },
 } as const;
 
-export function workflowJson(workflow: Workflow, sourceName: string | null): Record<string, unknown> {
+function workflowJson(workflow: Workflow, sourceName: string | null): Record<string, unknown> {
   const { definition } = workflow;
   return {
     id: workflow.id,

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { ClaimLoop, type FillResult } from '../claim-loop.js';
+import { runKeyOf } from '../domain/workflows.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedJob, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
-import { runKeyOf } from '../domain/workflows.js';
 import type { RequestProcessor } from './processing.js';
 
 export interface ProcessingWorkerOptions {

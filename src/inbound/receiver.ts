@@ -1,20 +1,20 @@
 import type { Logger } from 'pino';
 import type { SourceService } from '../domain/sources.js';
+import { runKeyOf } from '../domain/workflows.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
 import type { InboundRecord, InsertRequestResult, NewInboundRequest, ProcessingResult, Source, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
+import type { ExecutionRunner } from '../workflows/runner.js';
+import { answerOf, workflowReply } from '../workflows/sync-answer.js';
 import { dedupKeyOf } from './dedup.js';
 import type { InboundFeed } from './feed.js';
 import { toHttpResponse } from './handlers/run.js';
 import { IpAllowlist } from './ip-allowlist.js';
 import { orderingOf } from './ordering.js';
-import { runKeyOf } from '../domain/workflows.js';
 import type { RequestProcessor } from './processing.js';
-import { answerOf, workflowReply } from '../workflows/sync-answer.js';
-import type { ExecutionRunner } from '../workflows/runner.js';
 import { presetFor } from './verify/index.js';
 import type { InboundRequest } from './verify/preset.js';
 

@@ -6,7 +6,7 @@ import type { WorkflowNode, WorkflowNodeType, WorkflowResponse } from '../store/
 import { runCode } from './code-node.js';
 import { CODE_MEMORY_MB, MAX_DELAY_MS } from './definition.js';
 import type { Mailer } from './mailer.js';
-import { compile, render, renderText, type Scope } from './template.js';
+import { compile, render, type Scope } from './template.js';
 
 /** What nodes reach outside the workflow: the document db, HTTP (SSRF-guarded), messages, e-mail. */
 export interface NodeDeps {

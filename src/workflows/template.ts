@@ -73,9 +73,6 @@ export function render(value: unknown, scope: Scope): unknown {
   return value;
 }
 
-/** Renders a value that must come out as text (a URL, a header). */
-export const renderText = (value: unknown, scope: Scope): string => asText(render(value, scope));
-
 /** Every template problem inside `value`, with where it is (`config.url`). */
 export function templateProblems(value: unknown, at: string): string[] {
   if (typeof value === 'string') {
