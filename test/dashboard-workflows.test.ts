@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { browserTest, hasChromium, launchChromium, type WatchedPage } from './helpers/browser.js';
+import { browserTest, hasChromium, horizontalOverflow, launchChromium, type BrowserTestOptions, type WatchedPage } from './helpers/browser.js';
 import { ADMIN_TOKEN, startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -14,7 +14,8 @@ async function signIn(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
-const it = (name: string, fn: (w: WatchedPage) => Promise<void>): void => browserTest(() => browser, name, fn, { timeout: 45_000 });
+const it = (name: string, fn: (w: WatchedPage) => Promise<void>, options: BrowserTestOptions = {}): void =>
+  browserTest(() => browser, name, fn, { timeout: 45_000, ...options });
 
 // Without Debian's chromium the browser tests skip locally; under CI they run (and fail loudly if it is missing).
 (hasChromium() || process.env.CI ? describe : describe.skip)('workflows in the dashboard (headless Chromium)', () => {
@@ -85,4 +86,25 @@ const it = (name: string, fn: (w: WatchedPage) => Promise<void>): void => browse
     await page.locator('[data-toggle="big-orders"]').click();
     await waitFor(() => hy.api('GET', '/api/v1/workflows/big-orders'), (r) => r.body.enabled === false);
   });
+
+  it('fits a phone (390×844): the list, the editor and an execution have no horizontal overflow', async ({ page }) => {
+    const wf = await hy.api('POST', '/api/v1/workflows', {
+      key: 'phone-flow', trigger: { type: 'webhook', source: 'shop' },
+      nodes: [{ key: 'check', type: 'condition', config: { expression: '$context.data.amount > 100' }, then: 'note', else: null },
+        { key: 'note', type: 'set', config: { values: { long: '{{$context.data.text}}' } } }],
+    });
+    expect(wf.status).toBe(201);
+    const sent = await fetch(`${hy.url}/in/shop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 500, text: 'x'.repeat(400) }) });
+    const { id } = (await sent.json()) as { id: string };
+    const done = await waitFor(() => hy.api('GET', `/api/v1/workflows/phone-flow/executions?requestId=${id}`), (r) => r.body.data[0]?.status === 'succeeded');
+    await signIn(page);
+    for (const path of ['#/workflows', '#/workflows/phone-flow', '#/workflows/phone-flow/edit', `#/workflows/phone-flow/executions/${done.body.data[0].id}`]) {
+      await page.goto(`${hy.url}/${path}`);
+      await page.locator('h1').first().waitFor();
+      // The execution with its long output open.
+      if (path.includes('/executions/')) await page.locator('[data-job="note"] summary').click();
+      else await page.locator('.row-title, [data-nodes], .node-list').first().waitFor();
+      expect({ path, ...(await horizontalOverflow(page)) }).toEqual({ path, overflow: 0, offenders: [] });
+    }
+  }, { viewport: { width: 390, height: 844 }, isMobile: true });
 });
