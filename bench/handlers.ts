@@ -20,7 +20,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { closedLoop, type Measured } from './lib/closed-loop.js';
 import { hookyardApi, startHookyard } from './lib/hookyard.js';
 import { ROOT, isMain, loadAverage, printTable, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
 
@@ -45,35 +45,9 @@ interface Mode {
   floor?: 'inline' | 'thread' | 'python';
 }
 
-interface Measured {
-  requests: number;
-  errors: number;
-  seconds: number;
-  latencies: number[];
-}
-
 /** Requests with `connections` in flight for `ms`, each checked to be the handler's answer. */
-async function load(url: string, path: string, connections: number, ms: number): Promise<Measured> {
-  const pool = new Pool(url, { connections, pipelining: 1 });
-  const latencies: number[] = [];
-  let requests = 0;
-  let errors = 0;
-  const started = performance.now();
-  const until = started + ms;
-  await Promise.all(Array.from({ length: connections }, async (_, worker) => {
-    for (let i = 0; performance.now() < until; i++) {
-      const t = performance.now();
-      const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"n":${worker * 1e6 + i}}` });
-      const text = await res.body.text();
-      latencies.push(performance.now() - t);
-      requests++;
-      if (res.statusCode !== 200 || JSON.parse(text).n !== worker * 1e6 + i + 1) errors++;
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  await pool.close();
-  return { requests, errors, seconds, latencies };
-}
+const load = (url: string, path: string, connections: number, ms: number): Promise<Measured> =>
+  closedLoop(url, path, connections, ms, (n) => `{"n":${n}}`, (status, text, n) => status === 200 && JSON.parse(text).n === n + 1);
 
 async function measureFloor(floor: NonNullable<Mode['floor']>, options: HandlersOptions): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'hookyard-bench-floor-'));

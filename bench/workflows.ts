@@ -24,6 +24,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { closedLoop, type Measured } from './lib/closed-loop.js';
 import { hookyardApi, startHookyard, type HookyardProcess } from './lib/hookyard.js';
 import { resetReceiver, startReceiver, waitForCount, type Receiver } from './lib/receiver-client.js';
 import { ROOT, isMain, loadAverage, printTable, saveResult, startProcess, stopProcess, summarize } from './lib/util.js';
@@ -44,37 +45,10 @@ const nodes = (receiverUrl: string, respond: boolean) => [
   ...(respond ? [{ key: 'answer', type: 'respond', config: { status: 200, body: { order: '{{$jobsMapByNodeKey.save._id}}' } } }] : []),
 ];
 
-interface Measured {
-  requests: number;
-  errors: number;
-  seconds: number;
-  latencies: number[];
-}
-
 const body = (n: number) => `{"n":${n},"amount":${150 + (n % 7)}}`;
 
-/** Closed loop: `connections` requests in flight for `ms`. */
-async function closedLoop(url: string, path: string, connections: number, ms: number, expect: number): Promise<Measured> {
-  const pool = new Pool(url, { connections, pipelining: 1 });
-  const latencies: number[] = [];
-  let requests = 0;
-  let errors = 0;
-  const started = performance.now();
-  const until = started + ms;
-  await Promise.all(Array.from({ length: connections }, async (_, worker) => {
-    for (let i = 0; performance.now() < until; i++) {
-      const t = performance.now();
-      const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: body(worker * 1e6 + i) });
-      await res.body.text();
-      latencies.push(performance.now() - t);
-      requests++;
-      if (res.statusCode !== expect) errors++;
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  await pool.close();
-  return { requests, errors, seconds, latencies };
-}
+const load = (url: string, path: string, connections: number, ms: number, expect: number): Promise<Measured> =>
+  closedLoop(url, path, connections, ms, body, (status) => status === expect);
 
 /** Open loop: one request every 1/rate s for `ms`, whatever the answers take (latency includes any queueing). */
 async function openLoop(url: string, path: string, rate: number, ms: number): Promise<Measured> {
@@ -122,11 +96,11 @@ async function measureAsync(receiver: Receiver, workflow: boolean, options: Work
   return withServer(receiver, async (server) => {
     await hookyardApi(server.url, 'POST', '/api/v1/sources', { name: 'orders' });
     if (workflow) await hookyardApi(server.url, 'POST', '/api/v1/workflows', { key: 'orders-flow', trigger: { type: 'webhook', source: 'orders' }, nodes: nodes(receiver.url, false) });
-    const warm = await closedLoop(server.url, '/in/orders', options.connections, WARMUP_MS, 202);
+    const warm = await load(server.url, '/in/orders', options.connections, WARMUP_MS, 202);
     if (workflow) await waitForCount(receiver.url, warm.requests, 120_000);
     await resetReceiver(receiver.url);
     const started = Date.now();
-    const measured = await closedLoop(server.url, '/in/orders', options.connections, options.duration * 1000, 202);
+    const measured = await load(server.url, '/in/orders', options.connections, options.duration * 1000, 202);
     if (!workflow) return { ...measured, drainPerSecond: null };
     const { lastAt } = await waitForCount(receiver.url, measured.requests, 300_000);
     return { ...measured, drainPerSecond: measured.requests / ((lastAt - started) / 1000) };
@@ -141,11 +115,11 @@ async function measureFloor(receiver: Receiver, workflow: boolean, options: Work
   try {
     await resetReceiver(receiver.url);
     const url = match[1]!;
-    const warm = await closedLoop(url, '/', options.connections, WARMUP_MS, 202);
+    const warm = await load(url, '/', options.connections, WARMUP_MS, 202);
     if (workflow) await waitForCount(receiver.url, warm.requests, 120_000);
     await resetReceiver(receiver.url);
     const started = Date.now();
-    const measured = await closedLoop(url, '/', options.connections, options.duration * 1000, 202);
+    const measured = await load(url, '/', options.connections, options.duration * 1000, 202);
     if (!workflow) return { ...measured, drainPerSecond: null };
     const { lastAt } = await waitForCount(receiver.url, measured.requests, 300_000);
     return { ...measured, drainPerSecond: measured.requests / ((lastAt - started) / 1000) };
