@@ -224,6 +224,14 @@ function workflowSuite(name: string, makeEnv: () => Promise<Env>): void {
       const fixed = await send(quick, { n: 5 });
       expect(fixed.status).toBe(200);
       expect(await fixed.json()).toEqual({ got: 5 });
+      // A header a template filled with a line break cannot be written: the sender gets a 502 that says so.
+      const broken = await source();
+      await workflow({ trigger: { type: 'webhook', source: broken }, mode: 'sync', nodes: [{ key: 'answer', type: 'respond', config: { status: 200, headers: { 'x-note': '{{$context.data.note}}' }, body: 'ok' } }] });
+      const refused = await send(broken, { note: 'one\r\nset-cookie: evil=1' });
+      expect(refused.status).toBe(502);
+      expect(refused.headers.get('set-cookie')).toBeNull();
+      expect(await refused.json()).toMatchObject({ code: 'workflow_failed', message: expect.stringMatching(/invalid header "x-note"/) });
+      expect((await send(broken, { note: 'fine' })).headers.get('x-note')).toBe('fine');
     });
 
     it('retries a failed execution from the failed node without running the earlier ones again', async () => {

@@ -220,6 +220,10 @@ export class SqlWorkflowStore {
     return this.box.encrypt(JSON.stringify(definition));
   }
 
+  private open(sealed: unknown): WorkflowDefinition {
+    return JSON.parse(this.box.decrypt(String(sealed))) as WorkflowDefinition;
+  }
+
   private toWorkflow(row: Row): Workflow {
     return {
       id: String(row.id),
@@ -228,7 +232,7 @@ export class SqlWorkflowStore {
       enabled: Number(row.enabled) === 1,
       sourceId: String(row.source_id),
       version: Number(row.version),
-      definition: JSON.parse(this.box.decrypt(String(row.definition))) as WorkflowDefinition,
+      definition: this.open(row.definition),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
     };
@@ -238,7 +242,7 @@ export class SqlWorkflowStore {
     return {
       workflowId: String(row.workflow_id),
       version: Number(row.version),
-      definition: JSON.parse(this.box.decrypt(String(row.definition))) as WorkflowDefinition,
+      definition: this.open(row.definition),
       createdAt: Number(row.created_at),
     };
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ERROR_CODES } from '../errors.js';
+import { toHttpResponse } from '../inbound/handlers/run.js';
 import type { Execution, InboundRecord, WorkflowResponse } from '../store/store.js';
 import type { ExecutionRunner, RunOutcome } from './runner.js';
 
@@ -42,10 +43,15 @@ export function workflowReply(outcome: RunOutcome, requestId: string, executionI
   };
 }
 
+/**
+ * A decided response, through the same conversion as a sync handler's result: header names and values Node could not
+ * write (a template rendered a newline into one) are refused, as a 502 that says so, never a failed write.
+ */
 function responseReply(response: WorkflowResponse): WorkflowReply {
-  const body = response.body;
-  const text = typeof body === 'string';
-  const headers: Record<string, string> = { 'content-type': text ? 'text/plain; charset=utf-8' : JSON_TYPE };
-  for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = value;
-  return { status: response.status, headers, body: body === undefined || body === null ? '' : text ? body : JSON.stringify(body) };
+  try {
+    return toHttpResponse(response);
+  } catch (err) {
+    const message = (err as Error).message.replace('the handler returned', 'the workflow answered with');
+    return { status: ERROR_CODES.workflow_failed.status, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify({ code: 'workflow_failed', message }) };
+  }
 }
