@@ -170,16 +170,19 @@ async function sendBatches(url: string, agent: Agent, appId: string, count: numb
  * End to end: `send(count)` hands `count` messages to a system that delivers them while they come (it returns the ms
  * that took); the warm-up ones first, then the measured ones, timed until the receiver has them all.
  */
-async function endToEnd(receiverUrl: string, o: OutboundOptions, send: (count: number) => Promise<number>): Promise<Measured> {
+async function endToEnd(receiverUrl: string, o: OutboundOptions, pid: number | undefined, send: (count: number) => Promise<number>): Promise<Measured> {
   await send(o.warmup);
   await waitForCount(receiverUrl, o.warmup, 300_000);
   await resetReceiver(receiverUrl);
+  const cpuAtStart = cpuSeconds(pid);
   const started = Date.now();
   const acceptMs = await send(o.messages);
   await waitForCount(receiverUrl, o.messages, 300_000);
+  const cpuAtDone = cpuSeconds(pid);
   const stats = await receiverStats(receiverUrl);
   const elapsed = stats.lastAt - started;
-  return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (o.messages * 1000) / acceptMs };
+  const cpuPerDeliveryUs = cpuAtStart === null || cpuAtDone === null ? undefined : ((cpuAtDone - cpuAtStart) * 1e6) / o.messages;
+  return { rate: (o.messages * 1000) / elapsed, ...summarize(stats.latencies), elapsed, acceptRate: (o.messages * 1000) / acceptMs, cpuPerDeliveryUs };
 }
 
 /** Messages sent through the API while the worker delivers them: what a user sees. `batch` sends them 100 a request. */
@@ -190,7 +193,7 @@ function hookyardEndToEnd(receiverUrl: string, db: string, o: OutboundOptions, b
     const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
     try {
       const appId = await createApp(server.url, agent, receiverUrl);
-      return await endToEnd(receiverUrl, o, (count) => (batch ? sendBatches(server.url, agent, appId, count) : sendMessages(server.url, agent, appId, count, o.concurrency)));
+      return await endToEnd(receiverUrl, o, server.child.pid, (count) => (batch ? sendBatches(server.url, agent, appId, count) : sendMessages(server.url, agent, appId, count, o.concurrency)));
     } finally {
       await agent.close();
       await stopProcess(server.child);
@@ -246,7 +249,7 @@ async function floor(receiverUrl: string, o: OutboundOptions, mode: 'drain' | 'e
   const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 60_000 });
   try {
     if (mode === 'drain') return await measureDrain(receiverUrl, o, child.pid);
-    return await endToEnd(receiverUrl, o, async (count) => {
+    return await endToEnd(receiverUrl, o, child.pid, async (count) => {
       const started = Date.now();
       await runPool(count, o.concurrency, async (i) => {
         const res = await request(`${match[1]}/msg`, { method: 'POST', body: JSON.stringify({ payload: benchPayload(i) }), headers: { 'content-type': 'application/json' }, dispatcher: agent });
@@ -262,7 +265,8 @@ async function floor(receiverUrl: string, o: OutboundOptions, mode: 'drain' | 'e
   }
 }
 
-const cpuNote = (m: Measured): string => (m.cpuPerDeliveryUs === undefined ? '' : `; sender CPU ${Math.round(m.cpuPerDeliveryUs)} µs/delivery`);
+/** The sending process's CPU per delivery (end to end: the one process that accepts and delivers, `process`). */
+const cpuNote = (m: Measured, who = 'sender'): string => (m.cpuPerDeliveryUs === undefined ? '' : `; ${who} CPU ${Math.round(m.cpuPerDeliveryUs)} µs/delivery`);
 
 export interface FanoutResult {
   endpoints: number;
@@ -397,7 +401,7 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
         p99: floorE2e.p99,
         ratios: raw ? { raw: floorE2e.rate / raw.rate } : undefined,
         loadAverage: load('floor-e2e'),
-        note: `API accepted ${Math.round(floorE2e.acceptRate!).toLocaleString('en-US')} msgs/s; unsigned; synchronous=${o.synchronous}`,
+        note: `API accepted ${Math.round(floorE2e.acceptRate!).toLocaleString('en-US')} msgs/s; unsigned; synchronous=${o.synchronous}${cpuNote(floorE2e, 'process')}`,
       });
     }
     for (const { key, db, result } of hookyard) {
@@ -416,7 +420,7 @@ export async function runOutbound(options: Partial<OutboundOptions> = {}): Promi
         p99: result.p99,
         ratios,
         loadAverage: load(key, db),
-        note: key !== 'drain' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed` : `enqueued first; signed${cpuNote(result)}`,
+        note: key !== 'drain' ? `API accepted ${Math.round(result.acceptRate!).toLocaleString('en-US')} msgs/s; signed${cpuNote(result, 'process')}` : `enqueued first; signed${cpuNote(result)}`,
       });
     }
     for (const key of ['e2e', 'drain'] as const) {
