@@ -10,6 +10,8 @@ export interface ClaimLoopOptions {
   nextDueAt(): Promise<number | null>;
   /** Longest wait between two looks at the queue when nothing signalled new work. */
   idlePollMs: number;
+  /** Called when that wait is over, before the round it starts: work may have become due meanwhile. */
+  onPoll?(): void;
   logger: Logger;
   /** For log lines: "delivery worker", "processing worker". */
   name: string;
@@ -75,6 +77,9 @@ export class ClaimLoop {
     }
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.kick(), delay);
+    this.timer = setTimeout(() => {
+      this.options.onPoll?.();
+      this.kick();
+    }, delay);
   }
 }

@@ -127,6 +127,7 @@ export async function startHookyard(config: Config, options: { logger?: Logger }
       endpointConcurrency: config.endpointConcurrency,
       endpointDisableAfterMs: config.endpointDisableAfterMs,
     });
+    messages.handOffTo(worker);
   }
 
   // Several nodes on PostgreSQL: new work committed on one node wakes idle workers on all of them.

@@ -200,6 +200,37 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
       expect(await store.nextDueAt()).toBe(T0 + 40_000);
     });
 
+    it('writes the deliveries of a message already leased to a worker in this process, except FIFO ones', async () => {
+      const app = await makeApp();
+      const ep1 = await makeEndpoint(app.id);
+      const fifo = await makeEndpoint(app.id, { ordering: 'fifo' });
+      const message = { id: newId('msg', T0), appId: app.id, eventType: 'user.created', eventId: null, payload: '{"a":1}', channels: null, resourceUrl: 'https://r.test/1', createdAt: T0 };
+      const lease = { owner: 'w1', until: T0 + 30_000 };
+      const [result] = await store.insertMessages([{ message, endpointIds: [ep1.id, fifo.id], fifoEndpointIds: [fifo.id], lease }]);
+      expect(result!.ok).toBe(true);
+      // What the worker sends is what a claim would have returned.
+      const leased = result!.ok ? result!.leased : [];
+      expect(leased).toEqual([{
+        messageId: message.id, endpointId: ep1.id, appId: app.id, status: 'sending', attempts: 0, schedulePos: 0, nextAttemptAt: T0 + 30_000,
+        nextTrigger: 'scheduled', singleShot: false, exhaustedAt: null, lastError: null, createdAt: T0, updatedAt: T0,
+        eventType: 'user.created', payload: '{"a":1}', messageCreatedAt: T0, resourceUrl: 'https://r.test/1',
+      }]);
+      // Nobody else claims the leased one; the FIFO one is queued as usual.
+      expect((await claimAll(T0, 'w2')).map((d) => d.endpointId)).toEqual([fifo.id]);
+      const outcome = decideOutcome(leased[0]!, ep1.url, { kind: 'response', statusCode: 200, headers: {}, body: '', durationMs: 1 }, T0 + 5, { retrySchedule: [] });
+      await store.recordOutcomes([outcome], { now: T0 + 5, disableAfterMs: 1e9, owner: 'w1' });
+      expect((await store.listDeliveries(app.id, message.id)).map((d) => [d.endpointId, d.status])).toEqual(
+        [[ep1.id, 'succeeded'], [fifo.id, 'sending']].sort((a, b) => a[0]!.localeCompare(b[0]!)),
+      );
+      // A lease whose worker died runs out like a claim's.
+      const second = { ...message, id: newId('msg', T0 + 1) };
+      const [other] = await store.insertMessages([{ message: second, endpointIds: [ep1.id], lease }]);
+      expect(other!.ok && other!.leased.length).toBe(1);
+      expect(await claimAll(T0 + 29_999, 'w3')).toEqual([]);
+      const retaken = (await claimAll(T0 + 30_000, 'w3')).filter((d) => d.messageId === second.id);
+      expect(retaken.map((d) => [d.endpointId, d.attempts])).toEqual([[ep1.id, 0]]);
+    });
+
     it("claims other endpoints' due deliveries when a skipped endpoint's backlog fills the head of the queue", async () => {
       const app = await makeApp();
       const slow = await makeEndpoint(app.id);

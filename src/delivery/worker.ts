@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { DeliveryHandoff } from '../domain/messages.js';
 import type { OperationalEvents } from '../domain/operational.js';
 import type { Metrics } from '../metrics.js';
 import { ClaimLoop, type FillResult } from '../claim-loop.js';
 import { GroupCommit } from '../store/group-commit.js';
-import type { ClaimedDelivery, DeliveryOutcome, Endpoint, Store } from '../store/store.js';
+import type { ClaimedDelivery, DeliveryLease, DeliveryOutcome, Endpoint, Store } from '../store/store.js';
 import { USER_AGENT } from '../version.js';
 import type { WorkSignal } from '../work-signal.js';
 import type { HttpClient } from './http-client.js';
@@ -47,7 +48,7 @@ const RECORD_WINDOW_MS = 10;
  * Claims due deliveries from the store (the queue), sends them with bounded concurrency, and records each outcome.
  * A claim is a lease: if this process dies, the lease runs out and the delivery is due again for any worker.
  */
-export class DeliveryWorker {
+export class DeliveryWorker implements DeliveryHandoff {
   readonly owner = `wrk_${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
   /** The deliveries being attempted (each claimed object once: a key string per attempt was garbage to collect). */
   private readonly inFlight = new Set<ClaimedDelivery>();
@@ -65,6 +66,18 @@ export class DeliveryWorker {
   private idleResolvers: Array<() => void> = [];
   /** Free slots that make a claim worth its query. */
   private readonly refillAt: number;
+  /**
+   * Whether the queue may hold due deliveries this worker has not claimed. Cleared by a claim that came back short;
+   * set again by whatever can make some due: a signal, a poll, a delivery given back. While it is clear, the attempts
+   * that end do not each cost a claim that finds nothing (the deliveries handed over by adopt() need none).
+   */
+  private queueMayHaveDue = true;
+  /** Slots promised by reserve() to deliveries still being committed. */
+  private reserved = 0;
+  private reservedResolvers: Array<() => void> = [];
+  private started = false;
+  /** stop() has given back what was in `ready`: deliveries adopted after that go back at once. */
+  private readyReleased = false;
 
   constructor(
     private readonly store: Store,
@@ -79,7 +92,14 @@ export class DeliveryWorker {
     setMaxListeners(0, this.abortAll.signal);
     this.throttle = new EndpointThrottle(options.endpointConcurrency);
     this.refillAt = Math.max(1, Math.min(CLAIM_BATCH, Math.floor(options.concurrency / 2)));
-    this.loop = new ClaimLoop({ fill: () => this.fill(), nextDueAt: () => store.nextDueAt(), idlePollMs: options.idlePollMs ?? 500, logger, name: 'delivery worker' });
+    this.loop = new ClaimLoop({
+      fill: () => this.fill(),
+      nextDueAt: () => store.nextDueAt(),
+      idlePollMs: options.idlePollMs ?? 500,
+      onPoll: () => (this.queueMayHaveDue = true),
+      logger,
+      name: 'delivery worker',
+    });
     this.recorder = new GroupCommit(async (outcomes) => {
       try {
         await this.record(outcomes);
@@ -103,7 +123,11 @@ export class DeliveryWorker {
   }
 
   start(): void {
-    this.unsubscribe = this.signal.subscribe(() => this.loop.kick());
+    this.started = true;
+    this.unsubscribe = this.signal.subscribe(() => {
+      this.queueMayHaveDue = true;
+      this.loop.kick();
+    });
     this.housekeeper = setInterval(() => void this.housekeeping(), HOUSEKEEPING_EVERY_MS);
     this.housekeeper.unref();
     this.loop.kick();
@@ -121,12 +145,37 @@ export class DeliveryWorker {
       this.abortAll.abort();
       await drained;
     }
+    // Deliveries reserved before the stop are being committed: they join `ready` to be given back with it.
+    await Promise.race([this.whenUnreserved(), timeout]);
+    this.readyReleased = true;
     await this.releaseReady(this.ready.splice(0).map((entry) => entry.delivery));
     await this.recorder.drain();
   }
 
   get activeCount(): number {
     return this.inFlight.size;
+  }
+
+  reserve(count: number): DeliveryLease | null {
+    // As many waiting as a claim may take (a round of the slots): beyond that a delivery would wait here, leased,
+    // while the queue could give it to another node; it is queued instead.
+    const held = this.inFlight.size + this.ready.length + this.reserved + count;
+    if (!this.started || this.stopping || held > 2 * this.options.concurrency) return null;
+    this.reserved += count;
+    return { owner: this.owner, until: Date.now() + this.options.deliveryTimeoutMs + LEASE_MARGIN_MS };
+  }
+
+  adopt(deliveries: ClaimedDelivery[], count: number): void {
+    this.reserved -= count;
+    if (this.readyReleased) {
+      // Committed after stop() stopped waiting for it: given back from here, or else its lease runs out.
+      void this.releaseReady(deliveries).catch((err: unknown) => this.logger.warn({ err }, 'could not give back deliveries handed over during shutdown'));
+    } else {
+      const now = Date.now();
+      for (const delivery of deliveries) this.ready.push({ delivery, claimedAt: now });
+      this.loop.kick();
+    }
+    if (this.reserved === 0) for (const resolve of this.reservedResolvers.splice(0)) resolve();
   }
 
   private async fill(): Promise<FillResult> {
@@ -141,6 +190,12 @@ export class DeliveryWorker {
       }
       // Claim in batches: refilling one freed slot at a time would cost a claim (and a commit) per attempt.
       if (this.freeSlots() < this.refillAt && this.inFlight.size > 0) break;
+      if (!this.queueMayHaveDue) {
+        // With nothing in flight, what is due later (retries) needs the loop's timer, which 'drained' sets.
+        if (this.inFlight.size === 0) drained = true;
+        break;
+      }
+      this.queueMayHaveDue = false;
       const now = Date.now();
       // At most about one batch waits for slots (plus what is parked for endpoints at their cap, at most a cap's worth
       // each), so that a slow endpoint holding every slot strands few claims.
@@ -155,6 +210,7 @@ export class DeliveryWorker {
       for (const delivery of claimed) this.ready.push({ delivery, claimedAt: now });
       readyLooked = false;
       if (claimed.length < limit) drained = true;
+      else this.queueMayHaveDue = true;
       if (claimed.length === 0) break;
     }
     return drained ? 'drained' : this.inFlight.size === 0 ? 'stalled' : 'full';
@@ -251,7 +307,9 @@ export class DeliveryWorker {
   }
 
   private async releaseReady(deliveries: ClaimedDelivery[]): Promise<void> {
-    if (deliveries.length > 0) await this.store.releaseDeliveries(deliveries, this.owner, Date.now());
+    if (deliveries.length === 0) return;
+    await this.store.releaseDeliveries(deliveries, this.owner, Date.now());
+    this.queueMayHaveDue = true;
   }
 
   private send(delivery: ClaimedDelivery, info: EndpointInfo): void {
@@ -333,7 +391,10 @@ export class DeliveryWorker {
   private async record(outcomes: DeliveryOutcome[]): Promise<void> {
     const effects = await this.store.recordOutcomes(outcomes, { now: Date.now(), disableAfterMs: this.options.endpointDisableAfterMs, owner: this.owner });
     // The next delivery of a FIFO endpoint became due with this commit: claim it now rather than at the next poll.
-    if (effects.fifoAdvanced > 0) this.loop.kick();
+    if (effects.fifoAdvanced > 0) {
+      this.queueMayHaveDue = true;
+      this.loop.kick();
+    }
     for (const disabled of effects.disabledEndpoints) {
       this.endpoints.delete(disabled.endpointId);
       void this.operational.emit('endpoint.disabled', { appId: disabled.appId, endpointId: disabled.endpointId, reason: disabled.reason });
@@ -363,6 +424,11 @@ export class DeliveryWorker {
     } catch (err) {
       this.logger.error({ err }, 'housekeeping failed');
     }
+  }
+
+  private whenUnreserved(): Promise<void> {
+    if (this.reserved === 0) return Promise.resolve();
+    return new Promise((resolve) => this.reservedResolvers.push(resolve));
   }
 
   private whenIdle(): Promise<void> {

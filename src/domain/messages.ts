@@ -2,7 +2,7 @@ import { HookyardError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import { GroupCommit, writeConcurrency } from '../store/group-commit.js';
-import type { App, FanoutEndpoint, InsertMessageResult, Json, Message, NewMessage, Store } from '../store/store.js';
+import type { App, ClaimedDelivery, DeliveryLease, FanoutEndpoint, InsertMessageResult, Json, Message, NewMessage, Store } from '../store/store.js';
 import type { WorkSignal } from '../work-signal.js';
 import type { EventSchemas } from './event-schemas.js';
 import { renderResourceUrl } from './resource-url.js';
@@ -28,6 +28,18 @@ export interface SendOptions {
   onlyEndpoint?: string;
 }
 
+/**
+ * A delivery worker in this process that takes a message's fresh deliveries from the commit that wrote them, already
+ * leased to it, instead of claiming them from the queue afterwards: per delivery that is one claim (a read and a
+ * write of the row) less, and no wake-up for the other nodes' workers.
+ */
+export interface DeliveryHandoff {
+  /** Room for `count` more deliveries to send now: the lease to write them under; null when there is none (queued). */
+  reserve(count: number): DeliveryLease | null;
+  /** The deliveries committed under a reserve(`count`) lease, none if nothing was written: the room is freed. */
+  adopt(deliveries: ClaimedDelivery[], count: number): void;
+}
+
 /** Sends that find the configuration changed under them are read again this many times before giving up. */
 const MAX_READS = 5;
 
@@ -43,6 +55,7 @@ export function endpointWants(endpoint: FanoutEndpoint, eventType: string, chann
  */
 export class MessageService {
   private readonly batcher: GroupCommit<NewMessage, InsertMessageResult>;
+  private handoff: DeliveryHandoff | null = null;
 
   constructor(
     private readonly store: Store,
@@ -87,14 +100,31 @@ export class MessageService {
     if (onlyEndpoint !== undefined && wanted.length === 0) throw new HookyardError('conflict', 'the endpoint is disabled: enable it before sending it a test event');
     const endpointIds = wanted.map((endpoint) => endpoint.id);
     const fifoEndpointIds = wanted.filter((endpoint) => endpoint.fifo).map((endpoint) => endpoint.id);
-    const result = await this.batcher.submit({ message, endpointIds, fifoEndpointIds, configVersion });
+    // FIFO deliveries queue behind their endpoint's unfinished one: those are never handed over.
+    const leasable = endpointIds.length - fifoEndpointIds.length;
+    const lease = leasable > 0 ? this.handoff?.reserve(leasable) ?? null : null;
+    let result: InsertMessageResult;
+    let leased: ClaimedDelivery[] = [];
+    try {
+      result = await this.batcher.submit({ message, endpointIds, fifoEndpointIds, configVersion, lease });
+      if (result.ok) leased = result.leased;
+    } finally {
+      // A failed commit adopts nothing; should it have committed after all, the lease runs out and any worker claims.
+      if (lease) this.handoff!.adopt(leased, leasable);
+    }
     if (!result.ok) {
       if ('stale' in result) return 'stale';
       throw new HookyardError('conflict', `a message with eventId "${input.eventId}" already exists in this app`, { id: result.existingId });
     }
     this.metrics.messagesAccepted.inc();
-    if (endpointIds.length > 0) this.signal.notify();
+    // Deliveries left in the queue wake the workers; handed-over ones are this process's worker's already.
+    if (endpointIds.length > leased.length) this.signal.notify();
     return result.message;
+  }
+
+  /** From now on, fresh deliveries go straight to `handoff` while it has room (see DeliveryHandoff). */
+  handOffTo(handoff: DeliveryHandoff): void {
+    this.handoff = handoff;
   }
 
   private async reloadApp(id: string): Promise<App> {

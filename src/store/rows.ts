@@ -1,4 +1,4 @@
-import type { ApiKey, App, Attempt, ClaimedDelivery, Delivery, Endpoint, EventType, FanoutEndpoint, Json, Message } from './store.js';
+import type { ApiKey, App, Attempt, ClaimedDelivery, Delivery, DeliveryLease, Endpoint, EventType, FanoutEndpoint, Json, Message } from './store.js';
 
 /** Row → domain object mappers, shared by every dialect (flags are 0/1, JSON is text, times are ms). */
 
@@ -125,6 +125,27 @@ export const toClaimed = (row: readonly unknown[], claim: { now: number; leaseUn
   payload: str(row[11]),
   messageCreatedAt: num(row[12]),
   resourceUrl: strOrNull(row[13]),
+});
+
+/** A fresh delivery of `message`, written under `lease` in the message's own commit (no claim read it back). */
+export const leasedDelivery = (message: Message, endpointId: string, lease: DeliveryLease): ClaimedDelivery => ({
+  messageId: message.id,
+  endpointId,
+  appId: message.appId,
+  status: 'sending',
+  attempts: 0,
+  schedulePos: 0,
+  nextAttemptAt: lease.until,
+  nextTrigger: 'scheduled',
+  singleShot: false,
+  exhaustedAt: null,
+  lastError: null,
+  createdAt: message.createdAt,
+  updatedAt: message.createdAt,
+  eventType: message.eventType,
+  payload: message.payload,
+  messageCreatedAt: message.createdAt,
+  resourceUrl: message.resourceUrl,
 });
 
 export const toAttempt = (row: Row): Attempt => ({

@@ -4,7 +4,7 @@ import { ConfigCache } from './config-cache.js';
 import type { SqlDialect } from './dialect.js';
 import { queueBehindHeads, reorderEndpoint } from './fifo.js';
 import { failPendingDeliveries, recordOutcomes } from './outcomes.js';
-import { toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toFanoutEndpoint, toMessage } from './rows.js';
+import { leasedDelivery, toApiKey, toApp, toAttempt, toClaimed, toDelivery, toEndpoint, toEventType, toFanoutEndpoint, toMessage } from './rows.js';
 import { keysetPage } from './keyset.js';
 import { SqlInboundStore } from './sql-inbound-store.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
@@ -26,7 +26,11 @@ const MESSAGE_COLUMN_NAMES = MESSAGE_COLUMNS.map(([name]) => name).join(', ');
 const messageValues = (m: Message): unknown[] => [m.id, m.appId, m.eventType, m.eventId, m.payload, jsonOrNull(m.channels), m.resourceUrl, m.createdAt];
 /** With the configuration counter each message's fan-out was read under (see insertMessagesAtOnce). */
 const MESSAGE_BATCH_COLUMNS = [...MESSAGE_COLUMNS, ['config_version', 'bigint']] as const;
-const DELIVERY_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['created_at', 'bigint']] as const;
+// A delivery is written pending and due at once, or (NewMessage.lease) sending, leased until next_attempt_at.
+const DELIVERY_COLUMNS = [
+  ['message_id', 'text'], ['endpoint_id', 'text'], ['app_id', 'text'], ['status', 'text'], ['next_attempt_at', 'bigint'], ['lease_owner', 'text'],
+  ['created_at', 'bigint'],
+] as const;
 const RELEASE_COLUMNS = [['message_id', 'text'], ['endpoint_id', 'text']] as const;
 /** Deliveries per bulk insert: 4,096 values even padded (see SqlDialect.rows), far below SQLite's 32,766. */
 const DELIVERY_SLICE = 1_024;
@@ -221,10 +225,12 @@ export class SqlStore implements Store {
   }
 
   deleteApp(id: string): Promise<boolean> {
-    // Deliveries and attempts reference messages and endpoints, which cascade from the app.
+    // Messages and endpoints cascade from the app, deliveries from them; attempts have no keys on PostgreSQL (0010).
+    // Deliveries go first: an outcome batch holding one commits before that DELETE goes on, and its attempts are seen
+    // by the next (see recordOutcomes).
     return this.changingConfig(() => this.exec.transaction(async (tx) => {
-      await tx.run('DELETE FROM attempts WHERE app_id = $1', [id]);
       await tx.run('DELETE FROM deliveries WHERE app_id = $1', [id]);
+      await tx.run('DELETE FROM attempts WHERE app_id = $1', [id]);
       return (await tx.run('DELETE FROM apps WHERE id = $1', [id])) > 0;
     }));
   }
@@ -380,8 +386,9 @@ export class SqlStore implements Store {
 
   deleteEndpoint(appId: string, id: string): Promise<boolean> {
     return this.changingConfig(() => this.exec.transaction(async (tx) => {
-      await tx.run('DELETE FROM attempts WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
+      // Deliveries before attempts, as in deleteApp.
       await tx.run('DELETE FROM deliveries WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
+      await tx.run('DELETE FROM attempts WHERE app_id = $1 AND endpoint_id = $2', [appId, id]);
       return (await tx.run('DELETE FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id])) > 0;
     }));
   }
@@ -443,7 +450,7 @@ export class SqlStore implements Store {
     const { version, inserted } = await this.sql.insertMessagesAtOnce!(this.exec, messageRows, deliveryRows);
     return Promise.all(items.map(async (item): Promise<InsertMessageResult> => {
       const { message, configVersion } = item;
-      if (inserted.has(message.id)) return { ok: true, message };
+      if (inserted.has(message.id)) return { ok: true, message, leased: leasedDeliveries(item) };
       if (configVersion != null && configVersion !== version) return { ok: false, stale: true };
       return { ok: false, existingId: await this.existingMessageId(this.exec, message) };
     }));
@@ -468,15 +475,17 @@ export class SqlStore implements Store {
     const fresh = new Set(inserted.map((row) => String(row.id)));
     for (const item of items) {
       const { message } = item;
-      results.set(item, fresh.has(message.id) ? { ok: true, message } : { ok: false, existingId: await this.existingMessageId(tx, message) });
+      results.set(item, fresh.has(message.id)
+        ? { ok: true, message, leased: leasedDeliveries(item) }
+        : { ok: false, existingId: await this.existingMessageId(tx, message) });
     }
     const deliveries = deliveryValues(items.filter(({ message }) => fresh.has(message.id)));
     // A batch's fan-out has no bound of its own (messages × endpoints): it is written in slices a statement can bind.
     for (let from = 0; from < deliveries.length; from += DELIVERY_SLICE) {
       const deliveryRows = this.sql.rows('d', DELIVERY_COLUMNS, 1, deliveries.slice(from, from + DELIVERY_SLICE));
       await tx.run(
-        `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
-         SELECT message_id, endpoint_id, app_id, 'pending', created_at, created_at, created_at FROM ${deliveryRows.sql}`,
+        `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, lease_owner, created_at, updated_at)
+         SELECT message_id, endpoint_id, app_id, status, next_attempt_at, lease_owner, created_at, created_at FROM ${deliveryRows.sql}`,
         deliveryRows.params,
       );
     }
@@ -712,7 +721,14 @@ const fanoutSize = (items: readonly NewMessage[]): number => items.reduce((sum, 
 
 /** The deliveries of the messages as rows of DELIVERY_COLUMNS. */
 const deliveryValues = (items: readonly NewMessage[]): unknown[][] =>
-  items.flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId, message.appId, message.createdAt]));
+  items.flatMap(({ message, endpointIds, fifoEndpointIds, lease }) => endpointIds.map((endpointId) =>
+    lease && !fifoEndpointIds?.includes(endpointId)
+      ? [message.id, endpointId, message.appId, 'sending', lease.until, lease.owner, message.createdAt]
+      : [message.id, endpointId, message.appId, 'pending', message.createdAt, null, message.createdAt]));
+
+/** What deliveryValues wrote leased, as the worker holding the lease sends them. */
+const leasedDeliveries = ({ message, endpointIds, fifoEndpointIds, lease }: NewMessage): ClaimedDelivery[] =>
+  lease ? endpointIds.filter((id) => !fifoEndpointIds?.includes(id)).map((id) => leasedDelivery(message, id, lease)) : [];
 
 function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);

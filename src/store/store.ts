@@ -173,8 +173,20 @@ export interface OutcomeEffects {
   fifoAdvanced: number;
 }
 
-/** `stale`: the configuration changed after the fan-out was read (see configVersion); nothing was written. */
-export type InsertMessageResult = { ok: true; message: Message } | { ok: false; existingId: string } | { ok: false; stale: true };
+/**
+ * `stale`: the configuration changed after the fan-out was read (see configVersion); nothing was written. `leased`:
+ * the deliveries written already leased (NewMessage.lease), for the worker that holds the lease to send.
+ */
+export type InsertMessageResult =
+  | { ok: true; message: Message; leased: ClaimedDelivery[] }
+  | { ok: false; existingId: string }
+  | { ok: false; stale: true };
+
+/** A lease as a claim writes it: the delivery is `sending`, held by `owner` until `until` (its next_attempt_at). */
+export interface DeliveryLease {
+  owner: string;
+  until: number;
+}
 
 export interface NewMessage {
   message: Message;
@@ -183,6 +195,11 @@ export interface NewMessage {
   fifoEndpointIds?: readonly string[];
   /** The configVersion() the fan-out (and app, key, event type) was read under; the insert refuses it if that moved. */
   configVersion?: number | null;
+  /**
+   * Write the deliveries (all but the FIFO ones, which queue) already claimed under this lease: a worker in this
+   * process sends them without claiming them from the queue. If it dies, the lease runs out as a claim's would.
+   */
+  lease?: DeliveryLease | null;
 }
 
 /** What a message's fan-out needs of an enabled endpoint. */

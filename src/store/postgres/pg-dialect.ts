@@ -132,6 +132,7 @@ export function pgDialect(): SqlDialect {
     runScript: async (tx, sql) => {
       await tx.run(sql);
     },
+    keepRows: ' FOR KEY SHARE',
     insertMessagesAtOnce: async (exec, messages, deliveries) => {
       // Every CTE sees one snapshot, and the statement commits as a whole: the counter read here is the one the
       // deliveries are written under.
@@ -144,8 +145,8 @@ export function pgDialect(): SqlDialect {
            ON CONFLICT DO NOTHING RETURNING id
          ),
          fanned AS (
-           INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
-           SELECT d.message_id, d.endpoint_id, d.app_id, 'pending', d.created_at, d.created_at, d.created_at
+           INSERT INTO deliveries (message_id, endpoint_id, app_id, status, next_attempt_at, lease_owner, created_at, updated_at)
+           SELECT d.message_id, d.endpoint_id, d.app_id, d.status, d.next_attempt_at, d.lease_owner, d.created_at, d.created_at
            FROM ${deliveries.sql} JOIN written ON written.id = d.message_id
          )
          SELECT NULL, version FROM counter UNION ALL SELECT id, NULL FROM written`,
