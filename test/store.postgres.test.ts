@@ -2,6 +2,9 @@ import pg from 'pg';
 import { expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { openStore } from '../src/store/open-store.js';
+import { decideOutcome } from '../src/delivery/outcome.js';
+import { recordOutcomes } from '../src/store/outcomes.js';
+import { pgDialect } from '../src/store/postgres/pg-dialect.js';
 import { PgExecutor } from '../src/store/postgres/pg-executor.js';
 import { createSchema, describePg } from './helpers/postgres.js';
 import { runConfigCacheContract } from './store-config-cache.contract.js';
@@ -34,7 +37,7 @@ describePg('postgres store', () => {
       await client.connect();
       const { rows } = await client.query('SELECT version FROM hookyard_migrations ORDER BY version');
       await client.end();
-      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(rows.map((row) => Number(row.version))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     } finally {
       await schema.drop();
     }
@@ -90,6 +93,47 @@ describePg('postgres store', () => {
       expect(ids.length).toBe(200);
     } finally {
       await other.close();
+      await cleanup();
+    }
+  });
+
+  // The batch's own UPDATE holds a delivery whose lease it has; one whose lease ran out is held by the attempt INSERT alone.
+  it.each(['w1', 'w-late'])('leaves no attempt behind when an endpoint is deleted while an outcome batch of %s is being committed (no foreign keys)', async (owner) => {
+    const { store, schema, cleanup } = await schemaStore();
+    const exec = new PgExecutor({ connectionString: schema.url });
+    try {
+      const now = Date.UTC(2026, 0, 1);
+      const app = await store.createApp({ id: 'app_pg2', uid: null, name: 'a', metadata: {}, portal: null, createdAt: now, updatedAt: now });
+      const endpoint = await store.createEndpoint(
+        { id: 'ep_pg2', appId: app.id, url: 'https://x.test/', description: '', eventTypes: null, headers: {}, rateLimit: null, timeoutMs: null,
+          disabled: false, disabledReason: null, failingSince: null, flavor: 'standard', channels: null, payloadMode: 'full', ordering: 'parallel', metadata: {}, createdAt: now, updatedAt: now },
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      );
+      await store.insertMessages([{ message: { id: 'msg_pg2', appId: app.id, eventType: 'e', eventId: null, payload: '{}', channels: null, resourceUrl: null, createdAt: now }, endpointIds: [endpoint.id] }]);
+      const [claimed] = await store.claimDueDeliveries({ now, limit: 1, leaseUntil: now + 30_000, owner: 'w1', excludeEndpoints: [] });
+      const outcome = decideOutcome(claimed!, endpoint.url, { kind: 'response', statusCode: 200, headers: {}, body: '', durationMs: 1 }, now, { retrySchedule: [] });
+      // The batch has written its attempt and holds the transaction open while the endpoint is deleted beside it.
+      let commit!: () => void;
+      const held = new Promise<void>((resolve) => (commit = resolve));
+      let written!: () => void;
+      const attemptWritten = new Promise<void>((resolve) => (written = resolve));
+      const batch = exec.transaction(async (tx) => {
+        await recordOutcomes(tx, pgDialect(), [outcome], { now, disableAfterMs: 1e9, owner });
+        written();
+        await held;
+      }, { durable: false });
+      await attemptWritten;
+      let deleted = false;
+      const deletion = store.deleteEndpoint(app.id, endpoint.id).then((result) => (deleted = result));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(deleted).toBe(false); // waiting for the batch's hold on the delivery
+      commit();
+      await batch;
+      expect(await deletion).toBe(true);
+      expect(await exec.all('SELECT id FROM attempts')).toEqual([]);
+      expect(await exec.all('SELECT message_id FROM deliveries')).toEqual([]);
+    } finally {
+      await exec.close();
       await cleanup();
     }
   });

@@ -57,7 +57,7 @@ describe('sqlite store specifics', () => {
     const raw = new Database(path, { readonly: true });
     const versions = raw.prepare('SELECT version FROM hookyard_migrations').all();
     raw.close();
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }, { version: 8 }, { version: 9 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }, { version: 6 }, { version: 7 }, { version: 8 }, { version: 9 }, { version: 10 }]);
     await cleanup().catch(() => undefined);
   });
 });

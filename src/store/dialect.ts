@@ -44,6 +44,11 @@ export interface SqlDialect {
   rows(alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint' | 'bytea']>, firstParam: number, rows: ReadonlyArray<readonly unknown[]>): BulkRows;
   runScript(tx: SqlExecutor, sql: string): Promise<void>;
   /**
+   * The locking clause that makes a sub-SELECT hold the rows it found until commit (PostgreSQL's FOR KEY SHARE; SQLite,
+   * one writer at a time, needs none): a concurrent DELETE of them waits for this transaction.
+   */
+  keepRows: string;
+  /**
    * Where one statement can write a batch of messages and their deliveries as its own transaction (PostgreSQL's
    * data-modifying CTEs: one round trip instead of five). `messages` are rows of MESSAGE_BATCH_COLUMNS from $1,
    * `deliveries` rows of DELIVERY_COLUMNS after them. Only messages whose config_version is null or equal to the

@@ -31,13 +31,15 @@ export async function recordOutcomes(
     a.id, a.messageId, a.endpointId, a.appId, a.url, a.status, a.responseStatusCode, a.response, a.error, a.durationMs, a.attempt,
     a.trigger, a.createdAt, a.nextAttemptAt,
   ]));
-  // Only attempts whose delivery still exists: an endpoint, app or message deleted while its attempt was in flight takes
-  // its deliveries with it, and its attempt row would break the foreign key and roll back every other tenant's outcome
-  // in the batch.
+  // Only attempts whose delivery still exists: an endpoint or app deleted while its attempt was in flight takes its
+  // deliveries with it. The delivery rows are held until commit, so that such a delete, which removes the deliveries
+  // first and then the attempts, waits for this batch and removes its attempts too: on PostgreSQL the attempt log has
+  // no foreign keys to do that (migration 0010), and on SQLite an orphan would break one and roll back every other
+  // tenant's outcome in the batch.
   await tx.run(
     `INSERT INTO attempts (${ATTEMPT_COLUMNS.map(([name]) => name).join(', ')})
      SELECT ${ATTEMPT_COLUMNS.map(([name]) => `a.${name}`).join(', ')} FROM ${attempts.sql}
-     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = a.message_id AND d.endpoint_id = a.endpoint_id)`,
+     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = a.message_id AND d.endpoint_id = a.endpoint_id${sql.keepRows})`,
     attempts.params,
   );
   // Guarded by the lease: a worker whose lease ran out (and whose delivery another worker took) must not overwrite it.

@@ -144,5 +144,6 @@ export function sqliteDialect(executor: SqliteExecutor): SqlDialect {
       return { sql: valuesSql(alias, columns, firstParam, padded), params };
     },
     runScript: async (_tx: SqlExecutor, sql: string) => executor.execScript(sql),
+    keepRows: '',
   };
 }
