@@ -207,7 +207,9 @@ describe('handlers on threads, in a real server', () => {
     const p99 = await receive200();
     console.log(`receiving p99 while a handler loops: ${p99.toFixed(1)} ms (without: ${baseline.toFixed(1)} ms)`);
     expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
-    expect(p99).toBeLessThan(Math.max(100, 2 * baseline));
+    // A loop on the main thread would hold every request until the 3 s timeout; the margin is for a busy machine (a
+    // full parallel run measured 184 ms against a 110 ms bound here).
+    expect(p99).toBeLessThan(Math.max(500, 3 * baseline));
 
     expect((await processed('loop', loopId)).processing).toMatchObject({ status: 'failed', error: 'handler timed out after 3000 ms' });
     for (const id of ids) expect((await processed('quick', id)).processing.status).toBe('succeeded');
@@ -282,11 +284,13 @@ describe('HandlerThreadPool', () => {
   it('runs async handlers on one thread concurrently, and passes logs to the host', async () => {
     const pool = new HandlerThreadPool({ size: 1, memoryMb: 64, logger: pino({ level: 'silent' }) });
     try {
-      const slow = file('pool_slow.mjs', `export default async (ctx) => { await new Promise((r) => setTimeout(r, 300)); ctx.log.info({ n: ctx.request.body.n }, 'done'); return ctx.request.body.n; };`);
-      const started = performance.now();
+      const slow = file('pool_slow.mjs', `export default async (ctx) => { const started = Date.now(); await new Promise((r) => setTimeout(r, 300)); ctx.log.info({ n: ctx.request.body.n }, 'done'); return { n: ctx.request.body.n, started, ended: Date.now() }; };`);
       const runs = await Promise.all(Array.from({ length: 8 }, (_, n) => pool.run(slow, request({ n }), host, { event: undefined, timeoutMs: 5000 })));
-      expect(runs.map((run) => run.output)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-      expect(performance.now() - started).toBeLessThan(1500);
+      const outputs = runs.map((run) => run.output as { n: number; started: number; ended: number });
+      expect(outputs.map((output) => output.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      // Concurrent, not one after another: every run had started before the first one ended (a clock-free check; the
+      // elapsed time was 2.4 s once when a full parallel run slowed the thread's start).
+      expect(Math.max(...outputs.map((output) => output.started))).toBeLessThan(Math.min(...outputs.map((output) => output.ended)));
       expect(pool.load).toEqual([0]);
       expect(logs).toContainEqual(['info', 'done', { n: 3 }]);
     } finally {
