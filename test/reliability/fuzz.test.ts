@@ -39,7 +39,8 @@ type PoolKey = (typeof POOL_KEYS)[number];
 
 /** A path of the Svix-compatible API (src/api/svix), which answers errors in Svix's shapes. */
 const isSvixPath = (path: string): boolean => {
-  const bare = path.split('?')[0]!;
+  // As the server sees it: fetch resolves dot segments (`/api/v1/sources/../stream` is a request for /api/v1/stream).
+  const bare = new URL(path, 'http://fuzz.invalid').pathname;
   return bare === '/api/v1/health' || SVIX_PREFIXES.some((prefix) => {
     const root = prefix.replace(/\/\*$/, '');
     return bare === root || bare.startsWith(`${root}/`);

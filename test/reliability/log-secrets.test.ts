@@ -57,7 +57,7 @@ describeReliability('no secret in any log line, at any level', () => {
     dir = mkdtempSync(join(tmpdir(), 'hookyard-reliability-logs-'));
     mkdirSync(join(dir, 'handlers'));
     writeFileSync(join(dir, 'handlers', 'throws.mjs'), "export default async (ctx) => { ctx.log.info('handler ran'); throw new Error('handler failed on purpose'); };");
-    writeFileSync(join(dir, 'handlers', 'slow.mjs'), 'export default async () => new Promise((resolve) => setTimeout(resolve, 3000));');
+    writeFileSync(join(dir, 'handlers', 'slow.mjs'), 'export default async () => new Promise((resolve) => setTimeout(resolve, 10_000));');
     receiver = await Receiver.start();
     server = await spawnServer({
       HOOKYARD_DATABASE_URL: join(dir, 'hookyard.db'),
@@ -67,8 +67,10 @@ describeReliability('no secret in any log line, at any level', () => {
       HOOKYARD_LOG_LEVEL: 'trace',
       HOOKYARD_RETRY_SCHEDULE: '100ms',
       HOOKYARD_DELIVERY_TIMEOUT_MS: '500',
-      HOOKYARD_HANDLER_TIMEOUT_MS: '1000',
-      HOOKYARD_SYNC_RESPONSE_TIMEOUT_MS: '500',
+      // The sync answer waits 2 s: 'throws' must fail within it even on a busy machine (at 500 ms a full parallel run
+      // once answered 202 before the handler's first run had failed); 'slow' outlasts it, and is cut off at 5 s.
+      HOOKYARD_HANDLER_TIMEOUT_MS: '5000',
+      HOOKYARD_SYNC_RESPONSE_TIMEOUT_MS: '2000',
       HOOKYARD_OPERATIONAL_WEBHOOK_URL: `${receiver.url}/ops?token=${remember('operational URL token', random('opstoken'))}`,
     }, dir);
   });
