@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 
-/** What one round of claiming found: the queue ran dry, every slot is taken, or nothing is in flight to call again. */
-export type FillResult = 'drained' | 'full' | 'stalled';
+/**
+ * What one round of claiming found: the queue ran dry, every slot is taken, or nothing is in flight to call again;
+ * `idle`: it did not look, nothing being known to be due, and leaves the next look to the poll timer.
+ */
+export type FillResult = 'drained' | 'full' | 'stalled' | 'idle';
 
 export interface ClaimLoopOptions {
   /** Claims due work and starts it while there is room. */
@@ -30,6 +33,8 @@ export class ClaimLoop {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** A timer is set and has not fired yet. */
+  private polling = false;
 
   constructor(private readonly options: ClaimLoopOptions) {}
 
@@ -61,8 +66,11 @@ export class ClaimLoop {
     } finally {
       this.running = false;
     }
-    // While work is in flight, its completions kick again; a timer is needed only when nothing else will.
-    if (result !== 'full') await this.schedule(result === 'drained' ? DRAINED_MIN_DELAY_MS : 0);
+    // While work is in flight, its completions kick again; a timer is needed only when nothing else will. A round that
+    // did not look needs one too, but keeps one already set: setting it again on every kick would put it off forever.
+    if (result === 'idle') {
+      if (!this.polling) await this.schedule(DRAINED_MIN_DELAY_MS);
+    } else if (result !== 'full') await this.schedule(result === 'drained' ? DRAINED_MIN_DELAY_MS : 0);
   }
 
   private async schedule(minDelayMs: number): Promise<void> {
@@ -77,7 +85,9 @@ export class ClaimLoop {
     }
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.polling = true;
     this.timer = setTimeout(() => {
+      this.polling = false;
       this.options.onPoll?.();
       this.kick();
     }, delay);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClaimedDelivery } from '../src/store/store.js';
 import { startTestHookyard, type TestHookyard } from './helpers/hookyard.js';
+import { createSchema, describePg } from './helpers/postgres.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
@@ -92,6 +93,48 @@ describe('outbound hand-over to the local worker', () => {
     // The six queued ones came through claims; the four handed over did not.
     expect(new Set(claimed.map((key) => key.split(' ')[0]))).toEqual(new Set(sent.slice(4)));
   });
+
+  // The claim loop's poll must survive rounds that do not look at the queue: on PostgreSQL a claim is a round trip,
+  // during which finished attempts ask for another round.
+  const retriesWhileBusy = async (db: 'sqlite' | 'postgres') => {
+    const schema = db === 'postgres' ? await createSchema() : null;
+    try {
+      const { appId } = await setup({ HOOKYARD_RETRY_SCHEDULE: '300ms', ...(schema ? { HOOKYARD_DATABASE_URL: schema.url, HOOKYARD_SECRET_KEY: '0'.repeat(64) } : {}) });
+      const extra = async (path: string, eventType: string) =>
+        expect((await hy!.api('POST', `/api/v1/apps/${appId}/endpoints`, { url: `${receiver!.url}${path}`, eventTypes: [eventType] })).status).toBe(201);
+      await extra('/flaky', 'flaky');
+      await extra('/hold', 'hold');
+      let flakyCalls = 0;
+      receiver!.on('/flaky', (_req, res) => res.writeHead(flakyCalls++ === 0 ? 500 : 200).end());
+      receiver!.on('/in', (_req, res) => setTimeout(() => res.writeHead(200).end(), 5));
+      // One attempt held for the whole test keeps something in flight, so the rounds never find the worker idle.
+      receiver!.on('/hold', () => undefined);
+      await hy!.api('POST', `/api/v1/apps/${appId}/messages`, { eventType: 'hold', payload: {} });
+      await receiver!.waitFor(1, '/hold');
+      // Steady sends, all handed over: no claim is needed for them, and no signal wakes the claims.
+      let sending = true;
+      const stream = (async () => {
+        for (let i = 0; sending; i++) await Promise.all([0, 1, 2, 3].map((k) => hy!.api('POST', `/api/v1/apps/${appId}/messages`, { eventType: 'e', payload: { i, k } })));
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      await hy!.api('POST', `/api/v1/apps/${appId}/messages`, { eventType: 'flaky', payload: {} });
+      await receiver!.waitFor(1, '/flaky', 4_000);
+      const retried = receiver!.waitFor(2, '/flaky', 4_000).then(() => Date.now() - started, () => Infinity);
+      const retriedAfter = await retried;
+      sending = false;
+      await stream;
+      // 300 ms ±20% of schedule, found by the next poll (at most 0.5 s later), not once the stream has ended.
+      expect(retriedAfter).toBeLessThan(2_000);
+    } finally {
+      await hy?.stop();
+      hy = undefined;
+      await schema?.drop();
+    }
+  };
+  it('retries on schedule while handed-over deliveries keep the worker busy (SQLite)', () => retriesWhileBusy('sqlite'));
+  // Skipped only where describePg skips (no server, outside CI).
+  it.skipIf(describePg !== describe)('retries on schedule while handed-over deliveries keep the worker busy (PostgreSQL)', () => retriesWhileBusy('postgres'));
 
   it('queues the deliveries of a FIFO endpoint, which keep their order', async () => {
     const { claimed, appId } = await setup({}, 'fifo');

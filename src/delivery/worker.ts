@@ -180,6 +180,7 @@ export class DeliveryWorker implements DeliveryHandoff {
 
   private async fill(): Promise<FillResult> {
     let drained = false;
+    let looked = true;
     // Deliveries parked for an endpoint at its cap stay in `ready`: after one pass over them that started nothing,
     // claim (skipping saturated endpoints) instead of looking at them again.
     let readyLooked = false;
@@ -191,8 +192,8 @@ export class DeliveryWorker implements DeliveryHandoff {
       // Claim in batches: refilling one freed slot at a time would cost a claim (and a commit) per attempt.
       if (this.freeSlots() < this.refillAt && this.inFlight.size > 0) break;
       if (!this.queueMayHaveDue) {
-        // With nothing in flight, what is due later (retries) needs the loop's timer, which 'drained' sets.
-        if (this.inFlight.size === 0) drained = true;
+        // What becomes due later (retries, leases running out) is for the loop's poll timer to find.
+        looked = false;
         break;
       }
       this.queueMayHaveDue = false;
@@ -213,7 +214,9 @@ export class DeliveryWorker implements DeliveryHandoff {
       else this.queueMayHaveDue = true;
       if (claimed.length === 0) break;
     }
-    return drained ? 'drained' : this.inFlight.size === 0 ? 'stalled' : 'full';
+    if (drained) return 'drained';
+    if (!looked) return 'idle';
+    return this.inFlight.size === 0 ? 'stalled' : 'full';
   }
 
   private freeSlots(): number {
