@@ -719,16 +719,21 @@ export class SqlStore implements Store {
 
 const fanoutSize = (items: readonly NewMessage[]): number => items.reduce((sum, item) => sum + item.endpointIds.length, 0);
 
+/** Whether the delivery to `endpointId` is written leased (NewMessage.lease): all but the FIFO ones, which queue. */
+const writtenLeased = (item: NewMessage, endpointId: string): boolean => item.lease != null && !item.fifoEndpointIds?.includes(endpointId);
+
 /** The deliveries of the messages as rows of DELIVERY_COLUMNS. */
 const deliveryValues = (items: readonly NewMessage[]): unknown[][] =>
-  items.flatMap(({ message, endpointIds, fifoEndpointIds, lease }) => endpointIds.map((endpointId) =>
-    lease && !fifoEndpointIds?.includes(endpointId)
-      ? [message.id, endpointId, message.appId, 'sending', lease.until, lease.owner, message.createdAt]
-      : [message.id, endpointId, message.appId, 'pending', message.createdAt, null, message.createdAt]));
+  items.flatMap((item) => item.endpointIds.map((endpointId) => {
+    const { message, lease } = item;
+    return writtenLeased(item, endpointId)
+      ? [message.id, endpointId, message.appId, 'sending', lease!.until, lease!.owner, message.createdAt]
+      : [message.id, endpointId, message.appId, 'pending', message.createdAt, null, message.createdAt];
+  }));
 
 /** What deliveryValues wrote leased, as the worker holding the lease sends them. */
-const leasedDeliveries = ({ message, endpointIds, fifoEndpointIds, lease }: NewMessage): ClaimedDelivery[] =>
-  lease ? endpointIds.filter((id) => !fifoEndpointIds?.includes(id)).map((id) => leasedDelivery(message, id, lease)) : [];
+const leasedDeliveries = (item: NewMessage): ClaimedDelivery[] =>
+  item.endpointIds.filter((id) => writtenLeased(item, id)).map((id) => leasedDelivery(item.message, id, item.lease!));
 
 function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
