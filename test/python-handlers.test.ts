@@ -136,7 +136,8 @@ describe('Python handlers', () => {
   const run = async (source: string, body: unknown, query = '') => processed(source, await send(`/webhooks/${source}${query}`, body));
 
   beforeAll(async () => {
-    // 5 s: a handler's first run on a loaded CI machine (the TS one's compile included) took past 1.5 s once.
+    // 5 s: on a loaded CI machine the first test's TS read once came back failed with no output; 1.5 s left a
+    // handler's first run (its module loaded, its worker started) little room.
     hy = await startTestHookyard({ HOOKYARD_HANDLER_TIMEOUT_MS: '5000', HOOKYARD_PYTHON_WORKERS: '2' }, { logger });
     mkdirSync(join(hy.dir, 'handlers'), { recursive: true });
     for (const [file, text] of Object.entries(HANDLERS)) writeFileSync(join(hy.dir, 'handlers', file), text);
